@@ -1,0 +1,8 @@
+"""`python -m budget_sim` runs the command line."""
+
+from __future__ import annotations
+
+from budget_sim.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""Resident input, validated with pydantic. Every problem becomes {form field name: message}."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from budget_sim.model import Budget
+from budget_sim.money import parse_amount
+
+LINE_PREFIX = "line."
+ANSWER_PREFIX = "answer."
+HONEYPOT = "website"  # hidden from people; bots fill it in
+ANSWER_MAX_CHARS = 200
+FIELD_SLACK = 20  # fields beyond lines and questions: token, honeypot, buttons
+
+
+def line_field(line_id: str) -> str:
+    return f"{LINE_PREFIX}{line_id}"
+
+
+def answer_field(question_id: str) -> str:
+    return f"{ANSWER_PREFIX}{question_id}"
+
+
+def max_fields(budget: Budget) -> int:
+    """The most form fields a request for this budget may carry."""
+    return len(budget.line_ids) + len(budget.questions) + FIELD_SLACK
+
+
+def _clean_text(value: str) -> str:
+    text = unicodedata.normalize("NFC", value.strip())
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+        raise ValueError("must not contain control characters")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+
+
+class ResidentForm(BaseModel):
+    """The fields of the simulator form, grouped; names outside these are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ballot: str = Field(default="", max_length=512)
+    website: str = Field(default="", max_length=0)
+    action: str = Field(default="", max_length=20)
+    amounts: dict[str, str] = Field(default_factory=dict)
+    answers: dict[str, Text] = Field(default_factory=dict)
+
+
+@dataclass
+class ParsedForm:
+    """What a resident sent: valid amounts (cents), answers, the typed text, and the errors."""
+
+    ballot: str = ""
+    amounts: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)  # raw text per line id, to re-show
+    errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
+    honeypot_filled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _group(items: Iterable[tuple[str, Any]], parsed: ParsedForm) -> dict[str, Any]:
+    grouped: dict[str, Any] = {"amounts": {}, "answers": {}}
+    seen: set[str] = set()
+    for name, value in items:
+        if not isinstance(value, str):
+            parsed.errors[name] = "files are not accepted here"
+            continue
+        if name in seen:
+            parsed.errors[name] = "was sent more than once; send each field once"
+            continue
+        seen.add(name)
+        if name.startswith(LINE_PREFIX):
+            grouped["amounts"][name.removeprefix(LINE_PREFIX)] = value
+        elif name.startswith(ANSWER_PREFIX):
+            grouped["answers"][name.removeprefix(ANSWER_PREFIX)] = value
+        else:
+            grouped[name] = value
+    return grouped
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "amounts":
+        return line_field(str(loc[1]))
+    if len(loc) >= 2 and loc[0] == "answers":
+        return answer_field(str(loc[1]))
+    return str(loc[0]) if loc else "form"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "is not a field of this form"
+    if error["type"] == "string_too_long" and error["loc"] == ("website",):
+        return "must be left empty"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> ParsedForm:
+    """Validate the simulator form against `budget`. Never raises for bad input."""
+    parsed = ParsedForm()
+    grouped = _group(items, parsed)
+    parsed.typed = dict(grouped["amounts"])
+    try:
+        form = ResidentForm.model_validate(grouped)
+    except ValidationError as error:
+        for problem in error.errors():
+            parsed.errors.setdefault(_field_name(problem["loc"]), _message(problem))
+        parsed.honeypot_filled = bool(grouped.get(HONEYPOT))
+        return parsed
+    parsed.ballot = form.ballot
+    _parse_amounts(form.amounts, budget, parsed)
+    _parse_answers(form.answers, budget, parsed)
+    return parsed
+
+
+def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
+    lines = {row["id"]: row for row in budget.lines.iter_rows(named=True)}
+    for line_id, text in typed.items():
+        name = line_field(line_id)
+        line = lines.get(line_id)
+        if line is None:
+            parsed.errors[name] = "is not a line of this budget"
+            continue
+        try:
+            parsed.amounts[line_id] = parse_amount(text, allow_negative=line["offset"])
+        except ValueError as error:
+            parsed.errors[name] = str(error)
+
+
+def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
+    questions = {q.id: q for q in budget.questions}
+    for question_id, value in answers.items():
+        name = answer_field(question_id)
+        question = questions.get(question_id)
+        if question is None:
+            parsed.errors[name] = "is not a question of this budget"
+        elif len(value) > ANSWER_MAX_CHARS:
+            parsed.errors[name] = f"must be at most {ANSWER_MAX_CHARS} characters"
+        elif question.options and value and value not in {o.id for o in question.options}:
+            parsed.errors[name] = "must be one of the listed choices"
+        elif value:
+            parsed.answers[question_id] = value
+    for question in budget.questions:
+        if question.required and question.id not in parsed.answers:
+            parsed.errors.setdefault(answer_field(question.id), "is required")

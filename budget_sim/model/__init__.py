@@ -1,0 +1,34 @@
+"""The budget model: pure Polars and the standard library (no storage, no web)."""
+
+from __future__ import annotations
+
+from budget_sim.model.budget import (
+    KINDS,
+    LINE_SCHEMA,
+    BalanceRule,
+    Budget,
+    Option,
+    Question,
+    Rules,
+)
+from budget_sim.model.plan import DepartmentTotal, Plan, Summary, apply_plan, summarize
+from budget_sim.model.rules import Violation, balance_violation, check, is_feasible
+
+__all__ = [
+    "KINDS",
+    "LINE_SCHEMA",
+    "BalanceRule",
+    "Budget",
+    "DepartmentTotal",
+    "Option",
+    "Plan",
+    "Question",
+    "Rules",
+    "Summary",
+    "Violation",
+    "apply_plan",
+    "balance_violation",
+    "check",
+    "is_feasible",
+    "summarize",
+]

@@ -1,0 +1,96 @@
+"""What a budget is: metadata, rules, resident questions and a typed frame of lines (cents)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import polars as pl
+
+LINE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "department": pl.String(),
+    "program": pl.String(),
+    "kind": pl.String(),  # "expense" or "revenue"
+    "amount": pl.Int64(),  # the city's figure, cents
+    "min": pl.Int64(),  # lowest amount a resident may choose, cents
+    "max": pl.Int64(),  # highest amount a resident may choose, cents
+    "step": pl.Int64(),  # slider step, cents; chosen amounts sit on amount + k * step
+    "locked": pl.Boolean(),  # shown but not adjustable
+    "offset": pl.Boolean(),  # an accounting offset that may be negative
+    "tax": pl.Boolean(),  # a revenue line whose change falls on households
+    "description": pl.String(),
+}
+
+KINDS = ("expense", "revenue")
+
+
+class BalanceRule(StrEnum):
+    """How spending must relate to revenue for a plan to be submitted."""
+
+    BALANCED = "balanced"  # |revenue - spending| <= tolerance
+    SURPLUS_OK = "surplus_ok"  # revenue - spending >= -tolerance; any surplus is fine
+    DEFICIT_LIMIT = "deficit_limit"  # spending - revenue <= tolerance (the allowed deficit)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The city's rules for a budget."""
+
+    balance: BalanceRule = BalanceRule.BALANCED
+    tolerance: int = 0  # cents
+    min_change_percent: float = -10.0
+    max_change_percent: float = 10.0
+    step_percent: float = 1.0
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer to a resident question, e.g. a council district and its population."""
+
+    id: str
+    label: str
+    population: float | None = None  # None when unknown; never guessed
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question asked of residents (council district, ZIP, age band...)."""
+
+    id: str
+    label: str
+    kind: str = "choice"  # "choice" or "district"
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    population_note: str = ""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A budget residents can rebalance."""
+
+    slug: str
+    city: str
+    fiscal_year: int
+    title: str
+    lines: pl.DataFrame
+    rules: Rules = field(default_factory=Rules)
+    currency: str = "USD"
+    intro: str = ""
+    households: int | None = None  # None when unknown: no per-household figure is shown
+    households_source: str = ""
+    population: int | None = None
+    population_source: str = ""
+    questions: tuple[Question, ...] = ()
+    locales: tuple[str, ...] = ("en",)
+    embed_origins: tuple[str, ...] = ()
+    source: str = ""
+    version: str = ""  # digest of the package files; submissions record it
+
+    @property
+    def line_ids(self) -> list[str]:
+        return self.lines["id"].to_list()
+
+    def departments(self) -> list[str]:
+        """Department names in the order they first appear."""
+        return self.lines["department"].unique(maintain_order=True).to_list()

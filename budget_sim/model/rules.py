@@ -1,0 +1,91 @@
+"""Checking a plan against the budget's rules. Returns violations as data; never raises for a
+plan that breaks the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from budget_sim.model.budget import Budget
+from budget_sim.model.plan import Plan, Summary, apply_plan, summarize
+from budget_sim.money import format_money
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which line (None for whole-budget rules), which rule, what to do."""
+
+    rule: str
+    message: str
+    line_id: str | None = None
+    amount: int | None = None  # cents: the offending amount, or the gap to close
+
+
+def _line_violations(planned: pl.DataFrame) -> list[Violation]:
+    proposed, amount = pl.col("proposed"), pl.col("amount")
+    checks = {
+        "locked": pl.col("locked") & (proposed != amount),
+        "below_min": ~pl.col("locked") & (proposed < pl.col("min")),
+        "above_max": ~pl.col("locked") & (proposed > pl.col("max")),
+        "off_step": ~pl.col("locked") & ((proposed - amount).abs() % pl.col("step") != 0),
+        "negative": ~pl.col("offset") & (proposed < 0),
+    }
+    flagged = planned.with_columns(**checks).filter(pl.any_horizontal(*checks))
+    found = []
+    for row in flagged.iter_rows(named=True):
+        name = f"{row['department']}: {row['program']}"
+        messages = {
+            "locked": f"{name} is fixed by the city and cannot be changed.",
+            "below_min": f"{name} cannot go below {format_money(row['min'])}.",
+            "above_max": f"{name} cannot go above {format_money(row['max'])}.",
+            "off_step": f"{name} moves in steps of {format_money(row['step'])} "
+            f"from {format_money(row['amount'])}.",
+            "negative": f"{name} cannot be negative.",
+        }
+        found.extend(
+            Violation(rule, messages[rule], row["id"], row["proposed"])
+            for rule in checks
+            if row[rule]
+        )
+    return found
+
+
+def balance_violation(summary: Summary) -> Violation | None:
+    """The balance rule in plain words, or None when it is met."""
+    if summary.gap > 0:
+        action = "cut spending" if summary.fixed_envelope else "cut spending or raise revenue"
+        return Violation(
+            "balance",
+            f"To submit, {action} by {format_money(summary.gap)} more.",
+            amount=summary.gap,
+        )
+    if summary.gap < 0:
+        action = "spend" if summary.fixed_envelope else "spend or lower revenue by"
+        return Violation(
+            "balance",
+            f"The budget must balance: {action} {format_money(-summary.gap)} more to submit.",
+            amount=summary.gap,
+        )
+    return None
+
+
+def check(budget: Budget, plan: Plan) -> list[Violation]:
+    """Every rule the plan breaks: unknown lines, per-line limits, then the balance rule."""
+    known = set(budget.line_ids)
+    found = [
+        Violation("unknown_line", f"{line_id!r} is not a line of this budget.", line_id)
+        for line_id in plan
+        if line_id not in known
+    ]
+    planned = apply_plan(budget, plan)
+    found.extend(_line_violations(planned))
+    balance = balance_violation(summarize(budget, planned))
+    if balance:
+        found.append(balance)
+    return found
+
+
+def is_feasible(budget: Budget, plan: Plan) -> bool:
+    """True when the plan breaks no rule."""
+    return not check(budget, plan)

@@ -1,0 +1,47 @@
+"""Settings from BUDGET_SIM_* environment variables or .env: the only reader of os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob budget-sim has. Each one is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="BUDGET_SIM_", env_file=".env", frozen=True)
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'instance' / 'budget-sim.db'}",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "budget_data", description="Folder holding one folder per budget"
+    )
+    default_budget: str = Field(
+        default="cambridge-fy2026", description="Slug of the budget listed first on the home page"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs ballot tokens; generated into instance/secret_key if unset",
+    )
+    instance_dir: Path = Field(
+        default=PROJECT_ROOT / "instance", description="Folder for the generated secret key"
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, description="Largest request body accepted on resident routes"
+    )
+    ballot_max_age_seconds: int = Field(
+        default=24 * 3600, description="How long a ballot token stays valid"
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,31 @@
+"""Storage: SQLAlchemy tables, engines and query functions that take a Session."""
+
+from __future__ import annotations
+
+from budget_sim.storage.engine import Database, is_sqlite, make_engine
+from budget_sim.storage.migrate import upgrade
+from budget_sim.storage.submissions import (
+    NewSubmission,
+    StoredSubmission,
+    TokenReused,
+    allocations_frame,
+    count_submissions,
+    get_submission,
+    save_many,
+    save_submission,
+)
+
+__all__ = [
+    "Database",
+    "NewSubmission",
+    "StoredSubmission",
+    "TokenReused",
+    "allocations_frame",
+    "count_submissions",
+    "get_submission",
+    "is_sqlite",
+    "make_engine",
+    "save_many",
+    "save_submission",
+    "upgrade",
+]

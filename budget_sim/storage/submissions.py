@@ -1,0 +1,216 @@
+"""Storing and reading resident submissions. Functions take a Session; callers own transactions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from budget_sim.storage.tables import Allocation, Answer, BudgetVersion, Submission
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+class TokenReused(Exception):
+    """The ballot token was already used for a different budget choice."""
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """A validated submission, ready to store (amounts in cents by line id)."""
+
+    budget_slug: str
+    budget_digest: str
+    line_ids: Sequence[str]
+    nonce: str
+    amounts: Mapping[str, int]
+    answers: Mapping[str, str]
+    synthetic: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        normalised = {
+            "amounts": dict(sorted(self.amounts.items())),
+            "answers": dict(sorted(self.answers.items())),
+        }
+        payload = json.dumps(normalised, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    receipt: str
+    budget_slug: str
+    created_at: datetime
+    amounts: dict[str, int]
+    answers: dict[str, str]
+    synthetic: bool
+
+
+def new_receipt() -> str:
+    """An unguessable permalink id (128 bits from the OS CSPRNG)."""
+    return secrets.token_urlsafe(16)
+
+
+def _insert_ignoring_conflicts(session: Session, table: type, values: dict) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None if a row existed."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(table.id)).scalar_one_or_none()
+
+
+def budget_version_id(session: Session, slug: str, digest: str, line_ids: Sequence[str]) -> int:
+    """The id of this budget version, recording it on first use."""
+    values = {
+        "slug": slug,
+        "digest": digest,
+        "line_ids": json.dumps(list(line_ids)),
+        "created_at": datetime.now(UTC),
+    }
+    new_id = _insert_ignoring_conflicts(session, BudgetVersion, values)
+    if new_id is not None:
+        return new_id
+    query = select(BudgetVersion.id).where(
+        BudgetVersion.slug == slug, BudgetVersion.digest == digest
+    )
+    return session.execute(query).scalar_one()
+
+
+def save_submission(session: Session, new: NewSubmission) -> str:
+    """Store a submission exactly once per ballot token and return its receipt.
+
+    A retry with the same token and the same choices returns the original receipt;
+    the same token with different choices raises TokenReused.
+    """
+    version_id = budget_version_id(session, new.budget_slug, new.budget_digest, new.line_ids)
+    receipt = new_receipt()
+    submission_id = _insert_ignoring_conflicts(
+        session,
+        Submission,
+        {
+            "budget_slug": new.budget_slug,
+            "budget_version_id": version_id,
+            "nonce": new.nonce,
+            "receipt": receipt,
+            "fingerprint": new.fingerprint,
+            "created_at": datetime.now(UTC),
+            "synthetic": new.synthetic,
+        },
+    )
+    if submission_id is None:
+        existing = session.execute(
+            select(Submission.receipt, Submission.fingerprint).where(
+                Submission.budget_slug == new.budget_slug, Submission.nonce == new.nonce
+            )
+        ).one()
+        if existing.fingerprint != new.fingerprint:
+            raise TokenReused(new.nonce)
+        return existing.receipt
+    _insert_details(session, [(submission_id, new)])
+    return receipt
+
+
+def _insert_details(session: Session, rows: Sequence[tuple[int, NewSubmission]]) -> None:
+    allocations = [
+        {"submission_id": sid, "line_id": line_id, "amount": amount}
+        for sid, new in rows
+        for line_id, amount in new.amounts.items()
+    ]
+    answers = [
+        {"submission_id": sid, "question_id": qid, "value": value}
+        for sid, new in rows
+        for qid, value in new.answers.items()
+        if value
+    ]
+    session.execute(insert(Allocation), allocations)
+    if answers:
+        session.execute(insert(Answer), answers)
+
+
+def save_many(session: Session, batch: Sequence[NewSubmission]) -> int:
+    """Store a batch of fresh submissions (demo data) in one transaction; returns how many."""
+    if not batch:
+        return 0
+    first = batch[0]
+    version_id = budget_version_id(session, first.budget_slug, first.budget_digest, first.line_ids)
+    now = datetime.now(UTC)
+    ids = session.scalars(
+        insert(Submission).returning(Submission.id, sort_by_parameter_order=True),
+        [
+            {
+                "budget_slug": new.budget_slug,
+                "budget_version_id": version_id,
+                "nonce": new.nonce,
+                "receipt": new_receipt(),
+                "fingerprint": new.fingerprint,
+                "created_at": now,
+                "synthetic": new.synthetic,
+            }
+            for new in batch
+        ],
+    ).all()
+    _insert_details(session, list(zip(ids, batch, strict=True)))
+    return len(ids)
+
+
+def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmission | None:
+    """The submission behind a receipt, or None."""
+    row = session.execute(
+        select(Submission).where(Submission.budget_slug == slug, Submission.receipt == receipt)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    amounts = session.execute(
+        select(Allocation.line_id, Allocation.amount).where(Allocation.submission_id == row.id)
+    ).all()
+    answers = session.execute(
+        select(Answer.question_id, Answer.value).where(Answer.submission_id == row.id)
+    ).all()
+    return StoredSubmission(
+        receipt=row.receipt,
+        budget_slug=row.budget_slug,
+        created_at=row.created_at,
+        amounts=dict(amounts),
+        answers=dict(answers),
+        synthetic=row.synthetic,
+    )
+
+
+def count_submissions(session: Session, slug: str) -> int:
+    """How many submissions a budget has (synthetic ones included)."""
+    return session.execute(
+        select(func.count()).select_from(Submission).where(Submission.budget_slug == slug)
+    ).scalar_one()
+
+
+def _connectorx_uri(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite://{Path(url.database).resolve()}"
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def allocations_frame(engine: Engine, slug: str, *, include_synthetic: bool = True) -> pl.DataFrame:
+    """Every stored allocation of a budget as a long frame (submission_id, line_id, amount),
+    read through Arrow (connectorx), never through Python row tuples."""
+    if not SLUG.fullmatch(slug):  # connectorx takes no bound parameters: allow only safe slugs
+        raise ValueError(f"not a budget slug: {slug!r}")
+    synthetic = "" if include_synthetic else " AND s.synthetic = FALSE"
+    query = (
+        "SELECT a.submission_id, a.line_id, a.amount FROM allocations a "
+        "JOIN submissions s ON s.id = a.submission_id "
+        f"WHERE s.budget_slug = '{slug}' AND s.flagged = FALSE{synthetic}"
+    )
+    frame = pl.read_database_uri(query, _connectorx_uri(engine), engine="connectorx")
+    return frame.cast({"submission_id": pl.Int64, "line_id": pl.String, "amount": pl.Int64})
