@@ -111,14 +111,14 @@ def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> Par
     parsed = ParsedForm()
     grouped = _group(items, parsed)
     parsed.typed = dict(grouped["amounts"])
+    parsed.ballot = str(grouped.get("ballot", ""))
+    parsed.honeypot_filled = bool(grouped.get(HONEYPOT))
     try:
         form = ResidentForm.model_validate(grouped)
     except ValidationError as error:
         for problem in error.errors():
             parsed.errors.setdefault(_field_name(problem["loc"]), _message(problem))
-        parsed.honeypot_filled = bool(grouped.get(HONEYPOT))
         return parsed
-    parsed.ballot = form.ballot
     _parse_amounts(form.amounts, budget, parsed)
     _parse_answers(form.answers, budget, parsed)
     return parsed

@@ -1,0 +1,196 @@
+"""The `budget-sim` command: serve, check, import, db upgrade, demo, insights."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from budget_sim.errors import DataError
+from budget_sim.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from budget_sim.web import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, proxy_headers=False)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from budget_sim.data import check_package
+
+    problems = check_package(Path(args.path))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.path}", file=sys.stderr)
+        return 1
+    print(f"{args.path}: no problems found")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from budget_sim.data import import_source
+
+    dest = Path(args.dest) if args.dest else get_settings().data_dir
+    try:
+        folder = import_source(Path(args.source), dest, slug=args.slug)
+    except DataError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"Wrote {folder}. Review budget.toml (rules, households, questions), then run:")
+    print(f"  budget-sim check {folder}")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from budget_sim.storage import upgrade
+
+    upgrade(get_settings().database_url)
+    print("Database is up to date.")
+    return 0
+
+
+def _budget(slug: str):  # type: ignore[no-untyped-def]
+    from budget_sim.data import load_all
+
+    budgets = load_all(get_settings().data_dir)
+    if slug not in budgets:
+        raise SystemExit(f"No budget {slug!r}. Known: {', '.join(sorted(budgets))}")
+    return budgets[slug]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from budget_sim.demo import PlanMaker, district_answers
+    from budget_sim.storage import Database, NewSubmission, save_many
+
+    budget = _budget(args.slug)
+    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    maker, rng = PlanMaker(budget, seed=seed), random.Random(seed)
+    database = Database(get_settings().database_url)
+    started, batch = time.perf_counter(), []
+    with tqdm(total=args.residents, unit=" residents", desc="synthetic submissions") as bar:
+        for plan in maker.plans(args.residents):
+            batch.append(
+                NewSubmission(
+                    budget_slug=budget.slug,
+                    budget_digest=budget.version,
+                    line_ids=budget.line_ids,
+                    nonce=f"demo-{secrets.token_hex(16)}",
+                    amounts=plan,
+                    answers=district_answers(budget, rng),
+                    synthetic=True,
+                )
+            )
+            if len(batch) == args.batch:
+                with database.writing() as session:
+                    bar.update(save_many(session, batch))
+                batch = []
+        if batch:
+            with database.writing() as session:
+                bar.update(save_many(session, batch))
+    database.dispose()
+    elapsed = time.perf_counter() - started
+    print(f"Added {args.residents:,} synthetic submissions to {budget.slug} in {elapsed:.1f} s.")
+    print(f"See them with: budget-sim insights {budget.slug} --include-synthetic")
+    return 0
+
+
+def _insights(args: argparse.Namespace) -> int:
+    from budget_sim.insights import line_stats
+    from budget_sim.money import format_money
+    from budget_sim.storage import Database, allocations_frame
+
+    budget = _budget(args.slug)
+    database = Database(get_settings().database_url)
+    started = time.perf_counter()
+    frame = allocations_frame(
+        database.read_engine, budget.slug, include_synthetic=args.include_synthetic
+    )
+    stats = line_stats(frame, budget.lines)
+    elapsed = time.perf_counter() - started
+    database.dispose()
+    count = frame["submission_id"].n_unique()
+    which = "including synthetic" if args.include_synthetic else "synthetic excluded"
+    print(f"{budget.title}: {count:,} submissions ({which}); computed in {elapsed:.2f} s")
+    header = (
+        f"{'line':<58} {'city':>15} {'n':>7} {'mean':>15} {'median':>15} {'raise':>6} {'cut':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+
+    def share(value: float | None) -> str:
+        return "" if value is None else f"{value:.0%}"
+
+    def money(value: float | None) -> str:
+        return "" if value is None else format_money(round(value))
+
+    for row in stats.iter_rows(named=True):
+        name = f"{row['department']}: {row['program']}"
+        name = name if len(name) <= 58 else name[:57] + "…"
+        print(
+            f"{name:<58} {format_money(row['baseline']):>15} {row['submissions']:>7,} "
+            f"{money(row['mean']):>15} {money(row['median']):>15} "
+            f"{share(row['share_raised']):>6} {share(row['share_cut']):>6}"
+        )
+    if count == 0 and not args.include_synthetic:
+        print("No real submissions yet. Add --include-synthetic to see demo data.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="budget-sim", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the resident site")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="validate a budget package folder")
+    check.add_argument("path")
+    check.set_defaults(run=_check)
+
+    imp = commands.add_parser("import", help="turn a budget_sources CSV into a package skeleton")
+    imp.add_argument("source")
+    imp.add_argument("--dest", help="folder to create the package in (default: the data folder)")
+    imp.add_argument("--slug", help="package slug (default: from city and fiscal year)")
+    imp.set_defaults(run=_import)
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(run=_db)
+
+    demo = commands.add_parser("demo", help="add synthetic submissions (flagged as such)")
+    demo.add_argument("slug")
+    demo.add_argument("--residents", type=int, default=1000)
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--batch", type=int, default=1000, help=argparse.SUPPRESS)
+    demo.set_defaults(run=_demo)
+
+    insights = commands.add_parser("insights", help="per-line results from the database")
+    insights.add_argument("slug")
+    insights.add_argument(
+        "--include-synthetic", action="store_true", help="count demo submissions too"
+    )
+    insights.set_defaults(run=_insights)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except DataError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1

@@ -1,0 +1,12 @@
+"""Budget packages on disk: reading, checking and importing them.
+
+A package is a folder `budget_data/<slug>/` holding `budget.toml` and `lines.csv` (or
+`lines.xlsx`); budget_data/README.md documents the format. Every reader reports every problem
+it finds, each with file, row and column, as `Problem`s (raised together in a `DataError`)."""
+
+from __future__ import annotations
+
+from budget_sim.data.importer import SOURCE_COLUMNS, import_source
+from budget_sim.data.package import check_package, load_all, load_package
+
+__all__ = ["SOURCE_COLUMNS", "check_package", "import_source", "load_all", "load_package"]

@@ -1,0 +1,125 @@
+"""Budget packages: a folder with budget.toml and lines.csv (or lines.xlsx) -> Budget."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from budget_sim.data.lines import read_lines
+from budget_sim.data.manifest import read_manifest
+from budget_sim.data.table import read_table
+from budget_sim.errors import DataError, Problem
+from budget_sim.model.budget import Budget
+
+MANIFEST = "budget.toml"
+LINE_FILES = ("lines.csv", "lines.xlsx")
+
+
+def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
+    path = Path(path)
+    folder = path.name
+    manifest_file = f"{folder}/{MANIFEST}"
+    if not path.is_dir():
+        return None, [
+            Problem(
+                str(path),
+                "not a folder: a budget package is a folder holding budget.toml and lines.csv",
+            )
+        ]
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        return None, [Problem(manifest_file, "file not found: every package needs budget.toml")]
+    manifest_bytes = manifest_path.read_bytes()
+    manifest, rules, problems = read_manifest(manifest_bytes, manifest_file, folder)
+
+    if manifest is not None and manifest.lines_file:
+        lines_path = path / manifest.lines_file
+        if not lines_path.is_file():
+            problems.append(
+                Problem(
+                    manifest_file,
+                    f"lines_file {manifest.lines_file!r} not found in {folder}/",
+                    column="lines_file",
+                )
+            )
+            return None, problems
+    else:
+        found = [path / name for name in LINE_FILES if (path / name).is_file()]
+        if not found:
+            problems.append(
+                Problem(f"{folder}/lines.csv", "file not found: add lines.csv (or lines.xlsx)")
+            )
+            return None, problems
+        lines_path = found[0]
+    lines_file = f"{folder}/{lines_path.name}"
+    table, table_problems = read_table(lines_path, lines_file)
+    problems.extend(table_problems)
+    if table is None:
+        return None, problems
+    frame, line_problems = read_lines(table, rules)
+    problems.extend(line_problems)
+    if problems or manifest is None or frame is None:
+        return None, problems
+
+    digest = hashlib.sha256(manifest_bytes + lines_path.read_bytes()).hexdigest()
+    households, population = manifest.households, manifest.population
+    budget = Budget(
+        slug=manifest.slug,
+        city=manifest.city,
+        fiscal_year=manifest.fiscal_year,
+        title=manifest.title["en"],
+        lines=frame,
+        rules=manifest.rules_value(),
+        currency=manifest.currency,
+        intro=manifest.intro["en"] if manifest.intro else "",
+        households=households.count if households else None,
+        households_source=households.source if households else "",
+        population=population.count if population else None,
+        population_source=population.source if population else "",
+        questions=manifest.questions_value(),
+        locales=tuple(manifest.locales),
+        embed_origins=tuple(manifest.embed_origins),
+        source=manifest.source.text,
+        version=digest[:16],
+    )
+    return budget, []
+
+
+def check_package(path: Path) -> list[Problem]:
+    """Every problem of the package at `path`; an empty list when it is fine."""
+    return _read(path)[1]
+
+
+def load_package(path: Path) -> Budget:
+    """The budget in the package at `path`. Raises DataError listing every problem."""
+    budget, problems = _read(path)
+    if problems or budget is None:
+        raise DataError(problems)
+    return budget
+
+
+def package_folders(data_dir: Path) -> list[Path]:
+    """Subfolders of `data_dir` holding a budget.toml, by name."""
+    return sorted(
+        child
+        for child in Path(data_dir).iterdir()
+        if child.is_dir() and not child.name.startswith(".") and (child / MANIFEST).is_file()
+    )
+
+
+def load_all(data_dir: Path) -> dict[str, Budget]:
+    """Every package under `data_dir`, keyed by slug. Raises DataError with the problems of all
+    packages if any has one."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError([Problem(str(data_dir), "budget data folder not found")])
+    budgets: dict[str, Budget] = {}
+    problems: list[Problem] = []
+    for folder in package_folders(data_dir):
+        budget, found = _read(folder)
+        problems.extend(found)
+        if budget is not None:
+            budgets[budget.slug] = budget
+    if problems:
+        raise DataError(problems)
+    return budgets

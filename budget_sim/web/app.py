@@ -1,0 +1,66 @@
+"""The application factory: routes, middleware, and the resources that live as long as the app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+from jinja2_fragments.starlette import Jinja2Blocks
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from budget_sim.data import load_all
+from budget_sim.model import Budget
+from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
+from budget_sim.storage import Database
+from budget_sim.web import resident
+from budget_sim.web.ballots import BallotSigner
+from budget_sim.web.errors import exception_handlers
+from budget_sim.web.limits import BodyLimitMiddleware
+from budget_sim.web.security import SecurityHeadersMiddleware
+from budget_sim.web.signing import signing_key
+from budget_sim.web.templating import make_templates
+
+
+class State(TypedDict):
+    settings: Settings
+    budgets: dict[str, Budget]
+    database: Database
+    templates: Jinja2Blocks
+    ballots: BallotSigner
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """A budget-sim app for `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        database = Database(settings.database_url)
+        try:
+            yield {
+                "settings": settings,
+                "budgets": load_all(settings.data_dir),
+                "database": database,
+                "templates": make_templates(),
+                "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
+            }
+        finally:
+            database.dispose()
+
+    routes = [
+        *resident.routes,
+        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,43 @@
+"""Request body cap, enforced before any parsing, with a message a person can act on."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def too_large_message(max_bytes: int) -> str:
+    return f"The form sent more data than this site accepts (at most {max_bytes // 1024} KB)."
+
+
+class BodyLimitMiddleware:
+    """413 when Content-Length says too much (before the app runs), or as soon as the streamed
+    body passes the cap (raised inside the app, so the error page handler renders it)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            response = PlainTextResponse(too_large_message(self.max_bytes), status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, too_large_message(self.max_bytes))
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,174 @@
+"""The shipped budget packages load cleanly and hold the published figures to the cent."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from budget_sim.data import check_package, load_all, load_package
+from budget_sim.model import LINE_SCHEMA, apply_plan, summarize
+from budget_sim.money import parse_amount
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "budget_data"
+SOURCES = Path(__file__).resolve().parents[2] / "shared" / "budget_sources"
+
+PACKAGES = {
+    "cambridge-fy2026": ("cambridge_fy2026_general_fund.csv", 108, 6),
+    "chicago-fy2026": ("chicago_fy2026_general_fund.csv", 128, 53),
+    "oakland-fy2023": ("oakland_fy2023_general_fund.csv", 285, 64),
+}
+
+
+def source_amounts(name: str) -> dict[tuple[str, str, str], int]:
+    """(kind, department, program) -> cents, straight from the budget_sources file; an empty
+    program stands for the whole department, as in the packages."""
+    amounts = {}
+    with (SOURCES / name).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = (row["kind"], row["department"], row["program"] or row["department"])
+            assert key not in amounts
+            amounts[key] = parse_amount(row["amount_usd"], allow_negative=True)
+    return amounts
+
+
+@pytest.mark.parametrize("slug", PACKAGES)
+def test_package_has_no_problems(slug):
+    assert check_package(DATA / slug) == []
+    budget = load_package(DATA / slug)
+    assert budget.slug == slug
+    assert budget.lines.schema == pl.Schema(LINE_SCHEMA)
+    assert budget.source and (DATA / slug / "PROVENANCE.md").is_file()
+
+
+def test_load_all_finds_the_three_packages():
+    assert set(load_all(DATA)) >= set(PACKAGES)
+
+
+@pytest.mark.parametrize("slug", PACKAGES)
+def test_every_amount_equals_the_source(slug):
+    name, expense_rows, revenue_rows = PACKAGES[slug]
+    expected = source_amounts(name)
+    lines = load_package(DATA / slug).lines
+    actual = {
+        (row["kind"], row["department"], row["program"]): row["amount"]
+        for row in lines.iter_rows(named=True)
+    }
+    assert actual == expected
+    counts = dict(lines.group_by("kind").len().iter_rows())
+    assert counts == {"expense": expense_rows, "revenue": revenue_rows}
+    totals = dict(lines.group_by("kind").agg(pl.col("amount").sum()).iter_rows())
+    for kind in ("expense", "revenue"):
+        assert totals[kind] == sum(cents for key, cents in expected.items() if key[0] == kind)
+
+
+def test_published_totals():
+    totals = {
+        slug: dict(
+            load_package(DATA / slug).lines.group_by("kind").agg(pl.col("amount").sum()).iter_rows()
+        )
+        for slug in PACKAGES
+    }
+    assert totals["cambridge-fy2026"] == {"expense": 99218132000, "revenue": 99218132000}
+    assert totals["chicago-fy2026"] == {"expense": 625120739200, "revenue": 624618161700}
+    assert totals["oakland-fy2023"] == {"expense": 76023833200, "revenue": 76023833200}
+
+
+def test_chicago_starts_out_of_balance_by_the_published_gap():
+    budget = load_package(DATA / "chicago-fy2026")
+    summary = summarize(budget, apply_plan(budget, {}))
+    assert summary.baseline_spending - summary.baseline_revenue == 502577500  # $5,025,775
+    assert budget.rules.tolerance == 100000000
+    assert summary.gap == 502577500 - 100000000
+    assert not summary.meets_rule
+
+
+@pytest.mark.parametrize("slug", ["cambridge-fy2026", "oakland-fy2023"])
+def test_balanced_packages_start_balanced(slug):
+    budget = load_package(DATA / slug)
+    summary = summarize(budget, apply_plan(budget, {}))
+    assert summary.balance == 0 and summary.meets_rule
+    assert budget.rules.tolerance == 50000000
+
+
+def test_oakland_has_285_expense_lines_and_one_locked_offset():
+    lines = load_package(DATA / "oakland-fy2023").lines
+    assert lines.filter(pl.col("kind") == "expense").height == 285
+    negative = lines.filter(pl.col("amount") < 0)
+    assert negative.height == 1
+    row = negative.row(0, named=True)
+    assert (row["program"], row["amount"]) == ("Overhead: Recovery and Taken", -2278205000)
+    assert row["offset"] and row["locked"] and row["min"] == row["max"] == row["amount"]
+    assert "overhead" in row["description"].lower()
+    assert lines.filter(pl.col("offset"))["id"].to_list() == [row["id"]]
+
+
+def test_households_only_for_cambridge():
+    budgets = {slug: load_package(DATA / slug) for slug in PACKAGES}
+    cambridge = budgets["cambridge-fy2026"]
+    assert cambridge.households == 46184
+    assert "2014-2018" in cambridge.households_source
+    assert "American Community Survey" in cambridge.households_source
+    assert budgets["chicago-fy2026"].households is None
+    assert budgets["oakland-fy2023"].households is None
+    assert "unknown" in budgets["chicago-fy2026"].households_source.lower()
+    populations = {slug: budget.population for slug, budget in budgets.items()}
+    assert populations == {
+        "cambridge-fy2026": 118403,
+        "chicago-fy2026": 2746388,
+        "oakland-fy2023": 440646,
+    }
+    assert all("2020" in budget.population_source for budget in budgets.values())
+
+
+def test_district_populations():
+    cambridge, chicago, oakland = (
+        load_package(DATA / slug).questions for slug in PACKAGES
+    )
+    [neighborhood] = cambridge
+    assert neighborhood.kind == "district" and len(neighborhood.options) == 13
+    assert all(option.population is None for option in neighborhood.options)
+    assert "not available" in neighborhood.population_note
+    assert neighborhood.options[0].label == "East Cambridge"
+
+    [ward] = chicago
+    assert ward.kind == "district" and len(ward.options) == 50
+    assert [option.label for option in ward.options] == [f"Ward {n}" for n in range(1, 51)]
+    assert {option.population for option in ward.options} == {54927.76}
+    assert 2746388 / 50 == 54927.76
+    assert "ideal" in ward.population_note.lower()
+    assert "not a ward count" in ward.population_note
+
+    [district] = oakland
+    assert district.kind == "district" and len(district.options) == 7
+    assert {option.population for option in district.options} == {round(440646 / 7, 2)}
+    assert "ideal" in district.population_note.lower()
+
+
+@pytest.mark.parametrize("slug", PACKAGES)
+def test_revenue_flags(slug):
+    lines = load_package(DATA / slug).lines
+    revenue = lines.filter(pl.col("kind") == "revenue")
+    assert revenue["tax"].any()
+    assert lines.filter(pl.col("tax"))["kind"].unique().to_list() == ["revenue"]
+    locked = revenue.filter(pl.col("locked"))
+    assert locked.height >= 1 and (locked["description"].str.len_chars() > 0).all()
+    # Adjustable taxes move within +-5% on their step grid.
+    taxes = revenue.filter(pl.col("tax") & ~pl.col("locked"))
+    assert (taxes["max"] - taxes["amount"] <= taxes["amount"] * 5 // 100).all()
+    assert ((taxes["max"] - taxes["amount"]) % taxes["step"] == 0).all()
+    assert ((taxes["amount"] - taxes["min"]) % taxes["step"] == 0).all()
+
+
+def test_intergovernmental_revenue_is_locked():
+    cambridge = load_package(DATA / "cambridge-fy2026").lines
+    assert cambridge.filter(pl.col("department") == "Intergovernmental Revenue")["locked"].all()
+    chicago = load_package(DATA / "chicago-fy2026").lines
+    for program in ("State Income Tax", "Personal Property Replacement Tax"):
+        assert chicago.filter(pl.col("program") == program)["locked"].all()
+    assert chicago.filter(pl.col("department") == "Proceeds and Transfers In")["locked"].all()
+    oakland = load_package(DATA / "oakland-fy2023").lines
+    assert oakland.filter(pl.col("department") == "Interfund Transfers")["locked"].all()

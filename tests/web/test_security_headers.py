@@ -1,0 +1,42 @@
+"""Every response carries the security headers; resident pages allow only the budget's framers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import SLUG
+
+PATHS = ["/", f"/b/{SLUG}", "/b/nowhere", f"/b/{SLUG}/r/missing", "/static/app.css", "/static/nope"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_csp_and_standard_headers_everywhere(client, path):
+    response = client.get(path)
+    csp = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert "set-cookie" not in response.headers
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_pages_are_not_framable_without_an_allow_list(client):
+    for path in ("/", f"/b/{SLUG}"):
+        response = client.get(path)
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_htmx_runs_without_eval_or_inline_styles(client):
+    html = client.get(f"/b/{SLUG}").text
+    assert '"allowEval":false' in html.replace("&#34;", '"')
+    assert '"includeIndicatorStyles":false' in html.replace("&#34;", '"')
+    assert "<script>" not in html and " style=" not in html and "<style" not in html
+
+
+def test_templates_escape_what_they_show(client):
+    response = client.get("/b/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert response.status_code == 404
+    assert "<script>alert(1)</script>" not in response.text
