@@ -1,4 +1,4 @@
-"""The `budget-sim` command: serve, check, import, db upgrade, demo, insights."""
+"""The `budget-sim` command: serve, check, import, db upgrade, demo, insights, embed."""
 
 from __future__ import annotations
 
@@ -147,6 +147,45 @@ def _insights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embed(args: argparse.Namespace) -> int:
+    from html import escape
+    from urllib.parse import urlsplit
+
+    budget = _budget(args.slug)
+    base = urlsplit(args.base_url)
+    if base.scheme not in ("https", "http") or not base.netloc or base.query or base.fragment:
+        raise SystemExit(
+            f"--base-url {args.base_url!r} must be the site's address, e.g. https://budget.example.org"
+        )
+    root = f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}"
+    if args.lang is not None and args.lang not in budget.locales:
+        raise SystemExit(
+            f"--lang {args.lang!r}: {budget.slug} is offered in {', '.join(budget.locales)}"
+        )
+    lang = f' data-lang="{escape(args.lang)}"' if args.lang else ""
+    print(f'<div data-budget-sim="{escape(f"{root}/b/{budget.slug}")}"{lang}></div>')
+    print(f'<script src="{escape(f"{root}/static/embed.js")}" async></script>')
+    if budget.embed_origins:
+        print(
+            f"Pages on these origins may show it (embed_origins in {budget.slug}'s budget.toml): "
+            + ", ".join(budget.embed_origins),
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"Warning: {budget.slug} allows no embed origins, so browsers will refuse the frame on "
+            "every page. Add the city's origin to its budget.toml, e.g. "
+            'embed_origins = ["https://www.example.gov"].',
+            file=sys.stderr,
+        )
+    if base.scheme == "http":
+        print(
+            "Warning: the base URL uses http://, so pages served over https cannot show it.",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budget-sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-synthetic", action="store_true", help="count demo submissions too"
     )
     insights.set_defaults(run=_insights)
+
+    embed = commands.add_parser("embed", help="print the snippet a city pastes to embed a budget")
+    embed.add_argument("slug")
+    embed.add_argument(
+        "--base-url",
+        required=True,
+        help="where this site is served, e.g. https://budget.example.org",
+    )
+    embed.add_argument("--lang", help="language of the embedded simulator (default: English)")
+    embed.set_defaults(run=_embed)
     return parser
 
 

@@ -15,8 +15,17 @@ from budget_sim.money import parse_amount
 LINE_PREFIX = "line."
 ANSWER_PREFIX = "answer."
 HONEYPOT = "website"  # hidden from people; bots fill it in
-ANSWER_MAX_CHARS = 200
+COMMENT_PREFIX = "comment."
+OVERALL_COMMENT = "comment"
+ANSWER_MAX_CHARS = 200  # the limits below are also written out in the messages that state them
+LINE_COMMENT_MAX_CHARS = 500
+OVERALL_COMMENT_MAX_CHARS = 2000
 FIELD_SLACK = 20  # fields beyond lines and questions: token, honeypot, buttons
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark a fixed sentence for the translation catalogs; the web layer translates it."""
+    return message
 
 
 def line_field(line_id: str) -> str:
@@ -27,15 +36,21 @@ def answer_field(question_id: str) -> str:
     return f"{ANSWER_PREFIX}{question_id}"
 
 
+def comment_field(line_id: str) -> str:
+    """The form field of a line's comment; "" is the comment on the whole budget."""
+    return f"{COMMENT_PREFIX}{line_id}" if line_id else OVERALL_COMMENT
+
+
 def max_fields(budget: Budget) -> int:
-    """The most form fields a request for this budget may carry."""
-    return len(budget.line_ids) + len(budget.questions) + FIELD_SLACK
+    """The most form fields a request for this budget may carry (an amount and a comment per
+    line, an answer per question, and a few more)."""
+    return 2 * len(budget.line_ids) + len(budget.questions) + FIELD_SLACK
 
 
 def _clean_text(value: str) -> str:
     text = unicodedata.normalize("NFC", value.strip())
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
-        raise ValueError("must not contain control characters")
+        raise ValueError(N_("must not contain control characters"))
     return text
 
 
@@ -50,8 +65,13 @@ class ResidentForm(BaseModel):
     ballot: str = Field(default="", max_length=512)
     website: str = Field(default="", max_length=0)
     action: str = Field(default="", max_length=20)
+    lang: str = Field(default="", max_length=16)  # how the page is shown (web.display)
+    embed: str = Field(default="", max_length=1)
+    parent: str = Field(default="", max_length=300)
+    reset: str = Field(default="", max_length=64)  # a line id, or "*" for every line
     amounts: dict[str, str] = Field(default_factory=dict)
     answers: dict[str, Text] = Field(default_factory=dict)
+    comments: dict[str, Text] = Field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +81,8 @@ class ParsedForm:
     ballot: str = ""
     amounts: dict[str, int] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)  # line id ("" overall) -> text
+    reset: str = ""
     typed: dict[str, str] = field(default_factory=dict)  # raw text per line id, to re-show
     errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
     honeypot_filled: bool = False
@@ -71,20 +93,24 @@ class ParsedForm:
 
 
 def _group(items: Iterable[tuple[str, Any]], parsed: ParsedForm) -> dict[str, Any]:
-    grouped: dict[str, Any] = {"amounts": {}, "answers": {}}
+    grouped: dict[str, Any] = {"amounts": {}, "answers": {}, "comments": {}}
     seen: set[str] = set()
     for name, value in items:
         if not isinstance(value, str):
-            parsed.errors[name] = "files are not accepted here"
+            parsed.errors[name] = N_("files are not accepted here")
             continue
         if name in seen:
-            parsed.errors[name] = "was sent more than once; send each field once"
+            parsed.errors[name] = N_("was sent more than once; send each field once")
             continue
         seen.add(name)
         if name.startswith(LINE_PREFIX):
             grouped["amounts"][name.removeprefix(LINE_PREFIX)] = value
         elif name.startswith(ANSWER_PREFIX):
             grouped["answers"][name.removeprefix(ANSWER_PREFIX)] = value
+        elif name.startswith(COMMENT_PREFIX):
+            grouped["comments"][name.removeprefix(COMMENT_PREFIX)] = value
+        elif name == OVERALL_COMMENT:
+            grouped["comments"][""] = value
         else:
             grouped[name] = value
     return grouped
@@ -95,14 +121,16 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
         return line_field(str(loc[1]))
     if len(loc) >= 2 and loc[0] == "answers":
         return answer_field(str(loc[1]))
+    if len(loc) >= 2 and loc[0] == "comments":
+        return comment_field(str(loc[1]))
     return str(loc[0]) if loc else "form"
 
 
 def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
-        return "is not a field of this form"
+        return N_("is not a field of this form")
     if error["type"] == "string_too_long" and error["loc"] == ("website",):
-        return "must be left empty"
+        return N_("must be left empty")
     return str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -119,8 +147,10 @@ def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> Par
         for problem in error.errors():
             parsed.errors.setdefault(_field_name(problem["loc"]), _message(problem))
         return parsed
+    parsed.reset = form.reset
     _parse_amounts(form.amounts, budget, parsed)
     _parse_answers(form.answers, budget, parsed)
+    _parse_comments(form.comments, budget, parsed)
     return parsed
 
 
@@ -130,7 +160,7 @@ def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) ->
         name = line_field(line_id)
         line = lines.get(line_id)
         if line is None:
-            parsed.errors[name] = "is not a line of this budget"
+            parsed.errors[name] = N_("is not a line of this budget")
             continue
         try:
             parsed.amounts[line_id] = parse_amount(text, allow_negative=line["offset"])
@@ -144,13 +174,30 @@ def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) 
         name = answer_field(question_id)
         question = questions.get(question_id)
         if question is None:
-            parsed.errors[name] = "is not a question of this budget"
+            parsed.errors[name] = N_("is not a question of this budget")
         elif len(value) > ANSWER_MAX_CHARS:
-            parsed.errors[name] = f"must be at most {ANSWER_MAX_CHARS} characters"
+            parsed.errors[name] = N_("must be at most 200 characters")
         elif question.options and value and value not in {o.id for o in question.options}:
-            parsed.errors[name] = "must be one of the listed choices"
+            parsed.errors[name] = N_("must be one of the listed choices")
         elif value:
             parsed.answers[question_id] = value
     for question in budget.questions:
         if question.required and question.id not in parsed.answers:
-            parsed.errors.setdefault(answer_field(question.id), "is required")
+            parsed.errors.setdefault(answer_field(question.id), N_("is required"))
+
+
+def _parse_comments(comments: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
+    known = set(budget.line_ids)
+    for line_id, text in comments.items():
+        name = comment_field(line_id)
+        limit = LINE_COMMENT_MAX_CHARS if line_id else OVERALL_COMMENT_MAX_CHARS
+        if line_id and line_id not in known:
+            parsed.errors[name] = N_("is not a line of this budget")
+        elif len(text) > limit:
+            parsed.errors[name] = (
+                N_("is too long: at most 500 characters")
+                if line_id
+                else N_("is too long: at most 2000 characters")
+            )
+        elif text:
+            parsed.comments[line_id] = text

@@ -1,10 +1,77 @@
-// Keep each slider and its number input showing the same amount. No other script runs here:
-// htmx posts the form and swaps the summary; everything also works without JavaScript.
+// Progressive enhancement of the simulator. Everything works without this file: htmx posts the
+// form and swaps the summary; here each slider and its number input are kept in step, the line
+// filter is offered, and "Reset" buttons act in place instead of reloading the page.
 "use strict";
-document.addEventListener("input", function (event) {
-  var source = event.target;
-  var id = source.getAttribute && source.getAttribute("data-pair");
-  if (!id) return;
-  var pair = document.getElementById(id);
-  if (pair && pair.value !== source.value) pair.value = source.value;
-});
+(function () {
+  document.documentElement.classList.add("js");
+
+  function announce(input) {
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  document.addEventListener("input", function (event) {
+    var source = event.target;
+    var id = source.getAttribute && source.getAttribute("data-pair");
+    if (!id) return;
+    var pair = document.getElementById(id);
+    if (pair && pair.value !== source.value) pair.value = source.value;
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-reset]");
+    if (!button) return;
+    event.preventDefault();
+    var target = button.getAttribute("data-reset");
+    var inputs = target === "*"
+      ? document.querySelectorAll("input.amount[data-city]")
+      : [document.getElementById("n-" + target)];
+    var last = null;
+    Array.prototype.forEach.call(inputs, function (input) {
+      if (!input || input.value === input.getAttribute("data-city")) return;
+      input.value = input.getAttribute("data-city");
+      var slider = document.getElementById(input.getAttribute("data-pair"));
+      if (slider) slider.value = input.value;
+      last = input;
+    });
+    if (last) announce(last);
+    if (target !== "*") {
+      var input = document.getElementById("n-" + target);
+      if (input) input.focus();
+    }
+  });
+
+  function setUpFilter() {
+    var tools = document.getElementById("tools");
+    var box = document.getElementById("line-filter");
+    var count = document.getElementById("filter-count");
+    if (!tools || !box) return;
+    tools.hidden = false;
+    var timer = null;
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var words = box.value.toLowerCase().trim().split(/\s+/).filter(Boolean);
+        var shown = 0;
+        document.querySelectorAll("details.department").forEach(function (section) {
+          var matches = 0;
+          section.querySelectorAll(".line").forEach(function (line) {
+            var name = (line.getAttribute("data-name") || "").toLowerCase();
+            var hit = words.every(function (word) { return name.indexOf(word) !== -1; });
+            line.hidden = !hit;
+            if (hit) matches += 1;
+          });
+          section.hidden = matches === 0;
+          if (words.length && matches) section.open = true;
+          shown += matches;
+        });
+        count.textContent = words.length ? count.getAttribute("data-template-" + (shown === 1 ? "one" : "many")).replace("%d", shown) : "";
+      }, 150);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpFilter);
+  } else {
+    setUpFilter();
+  }
+})();

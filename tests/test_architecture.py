@@ -24,10 +24,11 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "demo": ({"model", "money"}, {"polars"}),
     "web": (
         {"web", "model", "data", "forms", "storage", "insights", "money", "errors", "settings"},
-        {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic"},
+        {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic", "babel"},
     ),
     "cli": ({"*"}, {"uvicorn", "tqdm"}),
     "__init__": (set(), set()),
+    "locales": (set(), set()),
     "__main__": ({"cli"}, set()),
 }
 

@@ -138,7 +138,7 @@ def test_optional_columns_locked_offset_tax_explicit_limits(tmp_path):
     assert lines["parks"] | {} == {
         "id": "parks", "department": "Parks", "program": "Maintenance", "kind": "expense",
         "amount": 100000, "min": 90000, "max": 110000, "step": 5000, "locked": False,
-        "offset": False, "tax": False, "description": "Trees and lawns",
+        "offset": False, "tax": False, "description": "Trees and lawns", "consequences": "",
     }  # fmt: skip
     assert (lines["debt"]["min"], lines["debt"]["max"], lines["debt"]["locked"]) == (
         50000, 50000, True,

@@ -13,11 +13,15 @@ from budget_sim.data.cells import parse_bool, parse_money, units, xlsx_number_te
 from budget_sim.data.table import Table
 from budget_sim.errors import Problem
 from budget_sim.model.budget import KINDS, LINE_SCHEMA, Rules
+from budget_sim.model.consequences import parse_consequences
 from budget_sim.model.limits import default_max, default_min, default_step
 
 REQUIRED_COLUMNS = ("id", "department", "program", "kind", "amount")
-OPTIONAL_COLUMNS = ("min", "max", "step", "locked", "offset", "tax", "description", "source_note")
-FREE_PREFIXES = ("description_", "consequence_")  # per-locale texts: allowed, not read yet
+OPTIONAL_COLUMNS = (
+    "min", "max", "step", "locked", "offset", "tax", "description", "consequences", "source_note"
+)
+LOCALIZED_PREFIXES = ("department_", "program_", "description_", "consequences_")
+FREE_PREFIXES = (*LOCALIZED_PREFIXES, "consequence_")  # per-locale texts (consequence_: legacy)
 BOOL_COLUMNS = ("locked", "offset", "tax")
 LINE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _FREE_SUFFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -87,6 +91,8 @@ class _Line:
     offset: bool
     tax: bool
     description: str
+    consequences: str
+    texts: dict[str, str]  # localized columns present in the file, e.g. program_es
 
 
 class _RowReader:
@@ -173,6 +179,16 @@ def _read_line(reader: _RowReader) -> _Line | None:
                     f"locked line: leave {column} empty (a locked line stays at its amount)",
                 )
     description = reader.text("description") or reader.text("description_en")
+    consequences = reader.text("consequences") or reader.text("consequences_en")
+    for column in ("consequences", *localized_columns(reader.table.header, "consequences_")):
+        try:
+            parse_consequences(reader.text(column))
+        except ValueError as error:
+            reader.fail(column, f"{column}: {error}")
+    texts = {
+        column: reader.text(column)
+        for column in localized_columns(reader.table.header, *LOCALIZED_PREFIXES)
+    }
     if not reader.ok or amount is None:
         return None
     return _Line(
@@ -189,7 +205,18 @@ def _read_line(reader: _RowReader) -> _Line | None:
         offset,
         tax,
         description,
+        consequences,
+        texts,
     )
+
+
+def localized_columns(header: list[str], *prefixes: str) -> list[str]:
+    """Header names such as program_es (allowed per-locale text columns) with these prefixes."""
+    return [
+        name
+        for name in dict.fromkeys(header)
+        if any(name.startswith(p) and _FREE_SUFFIX.fullmatch(name[len(p) :]) for p in prefixes)
+    ]
 
 
 def _duplicate_problems(file: str, lines: list[_Line]) -> list[Problem]:
@@ -284,12 +311,18 @@ def _frame(lines: list[_Line], rules: Rules) -> pl.DataFrame:
         "offset": [line.offset for line in lines],
         "tax": [line.tax for line in lines],
         "description": [line.description for line in lines],
+        "consequences": [line.consequences for line in lines],
         "row": [line.row for line in lines],
         "min_given": [line.min for line in lines],
         "max_given": [line.max for line in lines],
         "step_given": [line.step is not None for line in lines],
     }
     frame = pl.DataFrame(data, schema=schema)
+    text_columns = list(dict.fromkeys(name for line in lines for name in line.texts))
+    frame = frame.with_columns(
+        pl.Series(name, [line.texts.get(name, "") for line in lines], pl.String())
+        for name in text_columns
+    )
     frame = frame.with_columns(step=pl.coalesce(pl.col("step"), default_step(rules.step_percent)))
     locked = pl.col("locked")
     return frame.with_columns(
@@ -304,8 +337,8 @@ def _frame(lines: list[_Line], rules: Rules) -> pl.DataFrame:
 
 
 def read_lines(table: Table, rules: Rules) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """The lines of a budget as a LINE_SCHEMA frame (None when there are problems), and every
-    problem found in the columns and cells."""
+    """The lines of a budget as a LINE_SCHEMA frame, followed by any per-locale text columns
+    (program_es...), or None when there are problems; and every problem found."""
     problems = column_problems(table, REQUIRED_COLUMNS, is_allowed_column)
     lines = []
     for row, cells in table.rows:
@@ -319,4 +352,6 @@ def read_lines(table: Table, rules: Rules) -> tuple[pl.DataFrame | None, list[Pr
     problems.extend(_grid_problems(table.file, frame, rules))
     if problems:
         return None, problems
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in LINE_SCHEMA.items()]), []
+    extra = [name for name in frame.columns if name.startswith(LOCALIZED_PREFIXES)]
+    typed = [pl.col(name).cast(dtype) for name, dtype in LINE_SCHEMA.items()]
+    return frame.select(*typed, *extra), []

@@ -3,6 +3,7 @@ problems, so a typo cannot pass silently)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 import types
@@ -26,6 +27,9 @@ from budget_sim.model.budget import BalanceRule, Option, Question, Rules
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
+_HOST_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(:(?P<port>[^:]*))?")
+_PORT = re.compile(r"[1-9][0-9]{0,4}")
+_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
 
 def _slug(value: str) -> str:
@@ -59,27 +63,45 @@ def _label(value: Any) -> Any:
     return {"en": value} if isinstance(value, str) else value
 
 
+def _loopback(host: str) -> bool:
+    """localhost, [::1] or an address in 127.0.0.0/8: browsers treat these as secure contexts."""
+    if host in ("localhost", "[::1]"):
+        return True
+    try:
+        return ipaddress.IPv4Address(host) in _LOOPBACK
+    except ValueError:
+        return False
+
+
 def _origin(value: str) -> str:
-    """An embed origin: https://host[:port] and nothing else (CSP frame-ancestors)."""
+    """An embed origin, https://host[:port] and nothing else (it goes into CSP frame-ancestors
+    and is compared with a browser's origin string); http:// only for loopback hosts."""
     problem = None
+    scheme, sep, rest = value.partition("://")
     if not value or any(c.isspace() for c in value) or any(c in value for c in ";,\"'"):
         problem = "it must not contain spaces, ';', ',' or quotes"
+    elif not value.isascii() or not value.isprintable():
+        problem = "it must contain only printable ASCII characters"
     elif "*" in value:
         problem = "wildcards are not allowed: list each origin"
-    elif value.lower().startswith("http://"):
-        problem = "it must use https://"
-    elif not value.startswith("https://"):
+    elif not sep or scheme not in ("https", "http"):
         problem = "it must start with https://"
+    elif any(c in rest for c in "/?#@\\"):
+        problem = "write the origin only, without a path, query or user: https://host[:port]"
     else:
-        rest = value[len("https://") :]
-        if any(c in rest for c in "/?#@\\"):
-            problem = "write the origin only, without a path, query or user: https://host[:port]"
-        else:
-            host, _, port = rest.partition(":")
-            if not _HOST.fullmatch(host):
-                problem = "the host must be a lower-case name such as www.example.org"
-            elif ":" in rest and not (port.isdigit() and 1 <= int(port) <= 65535):
-                problem = "the port must be a number from 1 to 65535"
+        match = _HOST_PORT.fullmatch(rest)
+        host, port = (match.group("host"), match.group("port")) if match else (rest, None)
+        if match is None or not (host == "[::1]" or _HOST.fullmatch(host)):
+            problem = "the host must be a lower-case name such as www.example.org"
+        elif port is not None and not (_PORT.fullmatch(port) and int(port) <= 65535):
+            problem = "the port must be a number from 1 to 65535"
+        elif scheme == "http" and not _loopback(host):
+            problem = (
+                "it must use https:// (http:// is allowed only for loopback hosts: "
+                "localhost, 127.x.x.x and [::1])"
+            )
+        elif port == {"https": "443", "http": "80"}[scheme]:
+            problem = f"leave out the default port :{port}, as browsers do"
     if problem:
         raise ValueError(f"{value!r} is not an allowed embed origin: {problem}")
     return value
@@ -165,6 +187,7 @@ class Manifest(_Strict):
     city: Text
     fiscal_year: int = Field(ge=1900, le=2200)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     locales: list[Locale] = Field(default_factory=lambda: ["en"], min_length=1)
     embed_origins: list[Annotated[str, AfterValidator(_origin)]] = Field(default_factory=list)
     lines_file: str | None = None
@@ -213,10 +236,11 @@ class Manifest(_Strict):
                 kind=question.kind,
                 required=question.required,
                 options=tuple(
-                    Option(option.id, option.label["en"], option.population)
+                    Option(option.id, option.label["en"], option.population, option.label)
                     for option in question.options
                 ),
                 population_note=question.population_note.strip(),
+                labels=question.label,
             )
             for question in self.questions
         )

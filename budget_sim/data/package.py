@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
-from budget_sim.data.lines import read_lines
-from budget_sim.data.manifest import read_manifest
+import polars as pl
+
+from budget_sim.data.lines import LOCALIZED_PREFIXES, read_lines
+from budget_sim.data.manifest import Manifest, read_manifest
 from budget_sim.data.table import read_table
 from budget_sim.errors import DataError, Problem
 from budget_sim.model.budget import Budget
@@ -68,7 +71,7 @@ def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
         city=manifest.city,
         fiscal_year=manifest.fiscal_year,
         title=manifest.title["en"],
-        lines=frame,
+        lines=_base_lines(frame),
         rules=manifest.rules_value(),
         currency=manifest.currency,
         intro=manifest.intro["en"] if manifest.intro else "",
@@ -81,8 +84,37 @@ def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
         embed_origins=tuple(manifest.embed_origins),
         source=manifest.source.text,
         version=digest[:16],
+        country=manifest.country,
     )
+    variants = {lang: _variant(budget, manifest, frame, lang) for lang in manifest.locales}
+    variants["en"] = budget
+    for variant in variants.values():
+        object.__setattr__(variant, "variants", variants)
     return budget, []
+
+
+def _base_lines(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(name for name in frame.columns if not name.startswith(LOCALIZED_PREFIXES))
+
+
+def _variant(budget: Budget, manifest: Manifest, frame: pl.DataFrame, lang: str) -> Budget:
+    """The budget with its texts in `lang`; each missing text stays in English."""
+    texts = {
+        column: pl.coalesce(
+            pl.when(pl.col(f"{column}_{lang}") != "").then(pl.col(f"{column}_{lang}")),
+            pl.col(column),
+        )
+        for column in ("department", "program", "description", "consequences")
+        if f"{column}_{lang}" in frame.columns
+    }
+    return replace(
+        budget,
+        locale=lang,
+        title=manifest.title.get(lang, budget.title),
+        intro=manifest.intro.get(lang, budget.intro) if manifest.intro else "",
+        lines=_base_lines(frame.with_columns(**texts)),
+        questions=tuple(question.in_locale(lang) for question in budget.questions),
+    )
 
 
 def check_package(path: Path) -> list[Problem]:

@@ -11,6 +11,7 @@ from budget_sim.model.budget import (
     Question,
     Rules,
 )
+from budget_sim.model.consequences import parse_consequences, reached
 from budget_sim.model.plan import DepartmentTotal, Plan, Summary, apply_plan, summarize
 from budget_sim.model.rules import Violation, balance_violation, check, is_feasible
 
@@ -30,5 +31,7 @@ __all__ = [
     "balance_violation",
     "check",
     "is_feasible",
+    "parse_consequences",
+    "reached",
     "summarize",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import polars as pl
@@ -20,6 +21,7 @@ LINE_SCHEMA: dict[str, pl.DataType] = {
     "offset": pl.Boolean(),  # an accounting offset that may be negative
     "tax": pl.Boolean(),  # a revenue line whose change falls on households
     "description": pl.String(),
+    "consequences": pl.String(),  # "-10%: what a 10% cut means | +5%: ..." (may be empty)
 }
 
 KINDS = ("expense", "revenue")
@@ -51,6 +53,7 @@ class Option:
     id: str
     label: str
     population: float | None = None  # None when unknown; never guessed
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)  # per locale
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ class Question:
     required: bool = False
     options: tuple[Option, ...] = ()
     population_note: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)  # per locale
+
+    def in_locale(self, lang: str) -> Question:
+        """This question with its texts in `lang` (English where a text is missing)."""
+        return replace(
+            self,
+            label=self.labels.get(lang, self.label),
+            options=tuple(replace(o, label=o.labels.get(lang, o.label)) for o in self.options),
+        )
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,13 @@ class Budget:
     embed_origins: tuple[str, ...] = ()
     source: str = ""
     version: str = ""  # digest of the package files; submissions record it
+    country: str = "US"  # ISO 3166 code: with the language, how numbers and money are written
+    locale: str = "en"  # the language of the texts in this object
+    variants: Mapping[str, Budget] = field(default_factory=dict, compare=False, repr=False)
+
+    def localized(self, lang: str) -> Budget:
+        """This budget with titles, names and descriptions in `lang` (English when not offered)."""
+        return self.variants.get(lang, self)
 
     @property
     def line_ids(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from budget_sim.storage.drafts import DraftContent, get_draft, save_draft
 from budget_sim.storage.engine import Database, is_sqlite, make_engine
 from budget_sim.storage.migrate import upgrade
 from budget_sim.storage.submissions import (
@@ -17,14 +18,17 @@ from budget_sim.storage.submissions import (
 
 __all__ = [
     "Database",
+    "DraftContent",
     "NewSubmission",
     "StoredSubmission",
     "TokenReused",
     "allocations_frame",
     "count_submissions",
+    "get_draft",
     "get_submission",
     "is_sqlite",
     "make_engine",
+    "save_draft",
     "save_many",
     "save_submission",
     "upgrade",

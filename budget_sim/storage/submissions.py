@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from budget_sim.storage.tables import Allocation, Answer, BudgetVersion, Submission
+from budget_sim.storage.tables import Allocation, Answer, BudgetVersion, Comment, Submission
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
@@ -36,12 +36,15 @@ class NewSubmission:
     amounts: Mapping[str, int]
     answers: Mapping[str, str]
     synthetic: bool = False
+    comments: Mapping[str, str] = field(default_factory=dict)  # line id ("" overall) -> text
+    locale: str = "en"
 
     @property
     def fingerprint(self) -> str:
         normalised = {
             "amounts": dict(sorted(self.amounts.items())),
             "answers": dict(sorted(self.answers.items())),
+            "comments": dict(sorted(self.comments.items())),
         }
         payload = json.dumps(normalised, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
@@ -55,6 +58,8 @@ class StoredSubmission:
     amounts: dict[str, int]
     answers: dict[str, str]
     synthetic: bool
+    comments: dict[str, str]
+    locale: str
 
 
 def new_receipt() -> str:
@@ -106,6 +111,7 @@ def save_submission(session: Session, new: NewSubmission) -> str:
             "fingerprint": new.fingerprint,
             "created_at": datetime.now(UTC),
             "synthetic": new.synthetic,
+            "locale": new.locale,
         },
     )
     if submission_id is None:
@@ -133,9 +139,17 @@ def _insert_details(session: Session, rows: Sequence[tuple[int, NewSubmission]])
         for qid, value in new.answers.items()
         if value
     ]
+    comments = [
+        {"submission_id": sid, "line_id": line_id, "text": text}
+        for sid, new in rows
+        for line_id, text in new.comments.items()
+        if text
+    ]
     session.execute(insert(Allocation), allocations)
     if answers:
         session.execute(insert(Answer), answers)
+    if comments:
+        session.execute(insert(Comment), comments)
 
 
 def save_many(session: Session, batch: Sequence[NewSubmission]) -> int:
@@ -156,6 +170,7 @@ def save_many(session: Session, batch: Sequence[NewSubmission]) -> int:
                 "fingerprint": new.fingerprint,
                 "created_at": now,
                 "synthetic": new.synthetic,
+                "locale": new.locale,
             }
             for new in batch
         ],
@@ -177,6 +192,9 @@ def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmissio
     answers = session.execute(
         select(Answer.question_id, Answer.value).where(Answer.submission_id == row.id)
     ).all()
+    comments = session.execute(
+        select(Comment.line_id, Comment.text).where(Comment.submission_id == row.id)
+    ).all()
     return StoredSubmission(
         receipt=row.receipt,
         budget_slug=row.budget_slug,
@@ -184,6 +202,8 @@ def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmissio
         amounts=dict(amounts),
         answers=dict(answers),
         synthetic=row.synthetic,
+        comments=dict(comments),
+        locale=row.locale,
     )
 
 

@@ -60,6 +60,7 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)  # made by `budget-sim demo`
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
 
 class Allocation(Base):
@@ -84,3 +85,28 @@ class Answer(Base):
     )
     question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class Comment(Base):
+    """A resident's comment on one line, or on the whole budget (line_id ""). One per pair."""
+
+    __tablename__ = "comments"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Draft(Base):
+    """A resident's unfinished budget, saved behind an unguessable link (no account, no cookie).
+    Immutable: saving again makes a new draft."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    budget_slug: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[str] = mapped_column(Text)  # JSON: amounts (cents), answers, comments
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

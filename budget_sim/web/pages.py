@@ -6,7 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from budget_sim.forms import ParsedForm, line_field
-from budget_sim.model import Budget, Summary, Violation, apply_plan, check, summarize
+from budget_sim.model import (
+    Budget,
+    Summary,
+    Violation,
+    apply_plan,
+    check,
+    parse_consequences,
+    reached,
+    summarize,
+)
+from budget_sim.web.display import Display
+from budget_sim.web.messages import balance_text, form_error_text, violation_text
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,7 @@ class LineView:
     step: int
     locked: bool
     description: str
+    consequences: tuple[tuple[float, str], ...]  # (percent level, what it means), sorted
     value: int  # the resident's current choice, cents
     typed: str | None  # what the resident typed, when it could not be read
     error: str | None
@@ -27,6 +39,11 @@ class LineView:
     @property
     def change(self) -> int:
         return self.value - self.amount
+
+    @property
+    def consequence(self) -> str | None:
+        """The text of the furthest level the resident's change reaches, if any."""
+        return reached(self.consequences, self.amount, self.value)
 
 
 @dataclass(frozen=True)
@@ -52,14 +69,18 @@ class SimulatorPage:
     """The simulator: departments of lines, the live summary, and any problems to fix."""
 
     budget: Budget
+    display: Display
     ballot: str
     departments: tuple[DepartmentView, ...]
     summary: Summary
     baseline: Summary  # the city's own budget against the rule (it may start out of balance)
     violations: tuple[Violation, ...]  # model rules the current plan breaks
     errors: Mapping[str, str]  # form field name -> message (input that could not be read)
+    violation_texts: tuple[str, ...]  # the violations in the resident's language
     answers: Mapping[str, str]
+    comments: Mapping[str, str]  # line id ("" for the whole budget) -> the resident's comment
     notice: str | None = None  # a page-level message (expired ballot, reused ballot...)
+    draft_link: str | None = None  # the link of the saved draft being shown
     attempted: bool = False  # a submission was refused: list every problem at the top
 
     @property
@@ -71,12 +92,21 @@ class SimulatorPage:
         return tuple(d for d in self.departments if d.kind == "revenue")
 
     @property
-    def line_violations(self) -> dict[str, str]:
-        return {v.line_id: v.message for v in self.violations if v.line_id}
+    def balance_message(self) -> str | None:
+        return balance_text(self.summary)
 
     @property
-    def balance_message(self) -> str | None:
-        return next((v.message for v in self.violations if v.rule == "balance"), None)
+    def line_problems(self) -> list[tuple[str | None, str]]:
+        """(line id, message) of every broken rule other than the balance."""
+        return [
+            (v.line_id, text)
+            for v, text in zip(self.violations, self.violation_texts, strict=True)
+            if v.rule != "balance"
+        ]
+
+    @property
+    def lines(self) -> dict[str, LineView]:
+        return {line.id: line for department in self.departments for line in department.lines}
 
 
 def simulator_page(
@@ -84,16 +114,24 @@ def simulator_page(
     ballot: str,
     form: ParsedForm | None = None,
     *,
+    display: Display | None = None,
     notice: str | None = None,
     attempted: bool = False,
+    draft_link: str | None = None,
 ) -> SimulatorPage:
-    """Build the simulator context for the city's budget, or for what a resident sent."""
+    """Build the simulator context for the city's budget, or for what a resident sent.
+    `budget` is already in the display's language (`Budget.localized`)."""
     form = form or ParsedForm()
     known = set(budget.line_ids)
     plan = {k: v for k, v in form.amounts.items() if k in known}
     planned = apply_plan(budget, plan)
     violations = tuple(check(budget, plan))
-    line_messages = {v.line_id: v.message for v in violations if v.line_id}
+    rows = {row["id"]: row for row in planned.iter_rows(named=True)}
+    texts = tuple(violation_text(v, rows.get(v.line_id) if v.line_id else None) for v in violations)
+    line_messages = {
+        v.line_id: text for v, text in zip(violations, texts, strict=True) if v.line_id
+    }
+    errors = {name: form_error_text(message) for name, message in form.errors.items()}
     departments = []
     for index, ((name, kind), rows) in enumerate(
         planned.group_by("department", "kind", maintain_order=True), start=1
@@ -109,9 +147,10 @@ def simulator_page(
                 step=row["step"],
                 locked=row["locked"],
                 description=row["description"],
+                consequences=parse_consequences(row["consequences"]),
                 value=row["proposed"],
                 typed=form.typed.get(row["id"]) if line_field(row["id"]) in form.errors else None,
-                error=form.errors.get(line_field(row["id"])) or line_messages.get(row["id"]),
+                error=errors.get(line_field(row["id"])) or line_messages.get(row["id"]),
             )
             for row in rows.iter_rows(named=True)
         )
@@ -127,13 +166,17 @@ def simulator_page(
         )
     return SimulatorPage(
         budget=budget,
+        display=display or Display(budget.locale),
         ballot=ballot,
         departments=tuple(departments),
         summary=summarize(budget, planned),
         baseline=summarize(budget, apply_plan(budget, {})),
         violations=violations,
-        errors=dict(form.errors),
+        violation_texts=texts,
+        errors=errors,
         answers=dict(form.answers),
+        comments=dict(form.comments),
         notice=notice,
+        draft_link=draft_link,
         attempted=attempted,
     )

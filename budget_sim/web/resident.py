@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from budget_sim.forms import ParsedForm, max_fields, parse_resident_form
+from budget_sim.forms import ParsedForm, line_field, max_fields, parse_resident_form
 from budget_sim.model import Budget, check
-from budget_sim.storage import NewSubmission, TokenReused, get_submission, save_submission
+from budget_sim.storage import (
+    DraftContent,
+    NewSubmission,
+    TokenReused,
+    get_draft,
+    get_submission,
+    save_draft,
+    save_submission,
+)
+from budget_sim.web import i18n
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
+from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
-from budget_sim.web.pages import simulator_page
+from budget_sim.web.pages import SimulatorPage, simulator_page
 from budget_sim.web.security import content_security_policy
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -27,56 +39,81 @@ def _budget(request: Request) -> Budget:
     return budget
 
 
+def _show(budget: Budget, values: Mapping[str, str]) -> tuple[Budget, Display]:
+    """The budget in the language asked for, and how to show it; sets the request's language."""
+    display = read_display(values, budget, i18n.interface_locales())
+    i18n.activate(display.locale, budget.country, budget.currency)
+    return budget.localized(display.locale), display
+
+
 def _resident_headers(budget: Budget) -> dict[str, str]:
     """Resident pages may be framed by the budget's allow-listed origins, nobody else."""
     return {"Content-Security-Policy": content_security_policy(budget.embed_origins)}
 
 
-def _render(request: Request, budget: Budget, page: object, *, status: int = 200) -> Response:
+def _render(
+    request: Request, budget: Budget, page: SimulatorPage, *, status: int = 200
+) -> Response:
     return request.state.templates.TemplateResponse(
         request,
         "resident/simulator.html",
-        {"page": page, "fragment": False},
+        {"page": page, "display": page.display, "fragment": False},
         status_code=status,
         headers=_resident_headers(budget),
     )
 
 
-async def _read_form(request: Request, budget: Budget) -> ParsedForm:
+async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapping[str, str]]:
+    """The parsed form and its raw single values (for the display fields)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise HTTPException(415, f"Send the form as {FORM_TYPE}.")
     form = await request.form(max_files=0, max_fields=max_fields(budget), max_part_size=16 * 1024)
-    return parse_resident_form(form.multi_items(), budget)
+    raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    return parse_resident_form(form.multi_items(), budget), raw
 
 
 def home(request: Request) -> Response:
+    display = read_display(request.query_params, None, i18n.interface_locales())
+    i18n.activate(display.locale)
     budgets = sorted(
         request.state.budgets.values(),
         key=lambda b: (b.slug != request.state.settings.default_budget, b.city, -b.fiscal_year),
     )
     return request.state.templates.TemplateResponse(
-        request, "resident/index.html", {"budgets": budgets}
+        request,
+        "resident/index.html",
+        {"budgets": [b.localized(display.locale) for b in budgets], "display": display},
     )
 
 
 def simulator(request: Request) -> Response:
-    budget = _budget(request)
-    page = simulator_page(budget, request.state.ballots.issue(budget.slug))
+    budget, display = _show(_budget(request), request.query_params)
+    page = simulator_page(budget, request.state.ballots.issue(budget.slug), display=display)
+    return _render(request, budget, page)
+
+
+def embed(request: Request) -> Response:
+    """The simulator without the site's header and footer, for a city's iframe (static/embed.js);
+    `parent` (the embedding page's origin) is kept only if the budget allows it."""
+    budget, display = _show(_budget(request), {**request.query_params, "embed": "1"})
+    page = simulator_page(budget, request.state.ballots.issue(budget.slug), display=display)
     return _render(request, budget, page)
 
 
 async def recalculate(request: Request) -> Response:
     """Totals for the amounts in the form: the summary blocks for htmx, else the whole page."""
-    budget = _budget(request)
-    form = await _read_form(request, budget)
+    form, raw = await _read_form(request, _budget(request))
+    budget, display = _show(_budget(request), raw)
+    if form.reset:
+        _reset(form, form.reset)
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
-    page = simulator_page(budget, ballot, form)
+    page = simulator_page(budget, ballot, form, display=display)
     if wants_fragment(request):
         response = request.state.templates.TemplateResponse(
             request,
             "resident/simulator.html",
-            {"page": page, "fragment": True},
+            {"page": page, "display": display, "fragment": True},
             block_names=SUMMARY_BLOCKS,
             headers=_resident_headers(budget),
         )
@@ -100,10 +137,10 @@ def _same_origin(request: Request) -> bool:
 
 async def submit(request: Request) -> Response:
     """Validate, store, and only after the commit redirect to the permalink."""
-    budget = _budget(request)
     if not _same_origin(request):
         raise HTTPException(403, "Submissions must come from this site's own form.")
-    form = await _read_form(request, budget)
+    form, raw = await _read_form(request, _budget(request))
+    budget, display = _show(_budget(request), raw)
     if form.honeypot_filled:
         raise HTTPException(400, "This form was filled in by a robot.")
     ballots = request.state.ballots
@@ -114,9 +151,12 @@ async def submit(request: Request) -> Response:
             budget,
             ballots.issue(budget.slug),
             form,
+            display=display,
             attempted=True,
-            notice="This page was open for a long time, so nothing was saved yet. "
-            "Your choices are kept: check them and submit again.",
+            notice=i18n.gettext(
+                "This page was open for a long time, so nothing was saved yet. "
+                "Your choices are kept: check them and submit again."
+            ),
         )
         return _render(request, budget, page, status=422)
     except ForgedBallot as error:
@@ -124,7 +164,7 @@ async def submit(request: Request) -> Response:
             403, "This form was not issued by this site for this budget."
         ) from error
     if not form.ok or check(budget, form.amounts):
-        page = simulator_page(budget, form.ballot, form, attempted=True)
+        page = simulator_page(budget, form.ballot, form, display=display, attempted=True)
         return _render(request, budget, page, status=422)
     amounts = {
         line_id: form.amounts.get(line_id, baseline)
@@ -137,6 +177,8 @@ async def submit(request: Request) -> Response:
         nonce=nonce,
         amounts=amounts,
         answers=form.answers,
+        comments=form.comments,
+        locale=display.locale,
     )
     try:
         receipt = await run_in_threadpool(_store, request, new)
@@ -145,13 +187,16 @@ async def submit(request: Request) -> Response:
             budget,
             ballots.issue(budget.slug),
             form,
+            display=display,
             attempted=True,
-            notice="This form was already submitted with different amounts. "
-            "Your new choices are below: submit again to send them as a new budget.",
+            notice=i18n.gettext(
+                "This form was already submitted with different amounts. "
+                "Your new choices are below: submit again to send them as a new budget."
+            ),
         )
         return _render(request, budget, page, status=422)
     url = request.url_for("receipt", slug=budget.slug, receipt=receipt)
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(f"{url}{display.query()}", status_code=303)
 
 
 def _store(request: Request, new: NewSubmission) -> str:
@@ -160,25 +205,89 @@ def _store(request: Request, new: NewSubmission) -> str:
 
 
 def receipt(request: Request) -> Response:
-    budget = _budget(request)
+    budget, display = _show(_budget(request), request.query_params)
     with request.state.database.reading() as session:
         stored = get_submission(session, budget.slug, request.path_params["receipt"])
     if stored is None:
-        raise HTTPException(404, "There is no submitted budget at this address.")
-    form = ParsedForm(amounts=stored.amounts, answers=stored.answers)
-    page = simulator_page(budget, "", form)
+        raise HTTPException(404, i18n.gettext("There is no submitted budget at this address."))
+    form = ParsedForm(amounts=stored.amounts, answers=stored.answers, comments=stored.comments)
+    page = simulator_page(budget, "", form, display=display)
     return request.state.templates.TemplateResponse(
         request,
         "resident/receipt.html",
-        {"page": page, "stored": stored},
+        {"page": page, "stored": stored, "display": display},
         headers=_resident_headers(budget),
     )
+
+
+def _reset(form: ParsedForm, target: str) -> None:
+    """Put one line ("*": every line) back at the city's amount, as "Reset" asks."""
+    for line_id in list(form.typed) if target == "*" else [target]:
+        form.amounts.pop(line_id, None)
+        form.typed.pop(line_id, None)
+        form.errors.pop(line_field(line_id), None)
+
+
+async def save_draft_link(request: Request) -> Response:
+    """Store what the resident has so far and send them to its link."""
+    if not _same_origin(request):
+        raise HTTPException(403, "Drafts must come from this site's own form.")
+    form, raw = await _read_form(request, _budget(request))
+    budget, display = _show(_budget(request), raw)
+    try:
+        request.state.ballots.nonce(form.ballot, budget.slug)
+    except ExpiredBallot:
+        pass  # a draft is not a vote: an old page may still save its work
+    except ForgedBallot as error:
+        raise HTTPException(
+            403, "This form was not issued by this site for this budget."
+        ) from error
+    baseline = dict(budget.lines.select("id", "amount").iter_rows())
+    content = DraftContent(
+        amounts={k: v for k, v in form.amounts.items() if baseline.get(k) != v},
+        answers=form.answers,
+        comments=form.comments,
+    )
+    key = await run_in_threadpool(_store_draft, request, budget.slug, content)
+    url = request.url_for("draft", slug=budget.slug, key=key)
+    return RedirectResponse(f"{url}{display.query()}", status_code=303)
+
+
+def _store_draft(request: Request, slug: str, content: DraftContent) -> str:
+    with request.state.database.writing() as session:
+        return save_draft(session, slug, content)
+
+
+def draft(request: Request) -> Response:
+    """A saved draft, ready to change and submit."""
+    budget, display = _show(_budget(request), request.query_params)
+    with request.state.database.reading() as session:
+        content = get_draft(session, budget.slug, request.path_params["key"])
+    if content is None:
+        raise HTTPException(404, i18n.gettext("There is no saved draft at this address."))
+    form = ParsedForm(
+        amounts=dict(content.amounts),
+        answers=dict(content.answers),
+        comments=dict(content.comments),
+    )
+    link = f"{request.url_for('draft', slug=budget.slug, key=request.path_params['key'])}"
+    page = simulator_page(
+        budget,
+        request.state.ballots.issue(budget.slug),
+        form,
+        display=display,
+        draft_link=f"{link}{display.query()}",
+    )
+    return _render(request, budget, page)
 
 
 routes = [
     Route("/", home, name="home"),
     Route("/b/{slug}", simulator, name="simulator", methods=["GET"]),
+    Route("/b/{slug}/embed", embed, name="embed", methods=["GET"]),
     Route("/b/{slug}", recalculate, name="recalculate", methods=["POST"]),
     Route("/b/{slug}/submit", submit, name="submit", methods=["POST"]),
     Route("/b/{slug}/r/{receipt}", receipt, name="receipt"),
+    Route("/b/{slug}/draft", save_draft_link, name="save_draft", methods=["POST"]),
+    Route("/b/{slug}/d/{key}", draft, name="draft", methods=["GET"]),
 ]

@@ -1,11 +1,14 @@
-"""The Jinja environment: autoescaped .html templates, block rendering, money filters."""
+"""The Jinja environment: autoescaped .html templates, block rendering, gettext, locale money."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jinja2_fragments.starlette import Jinja2Blocks
 
-from budget_sim.money import format_compact, format_money, to_units_text
+from budget_sim.money import to_units_text
 from budget_sim.settings import PROJECT_ROOT
+from budget_sim.web import i18n
 
 HTMX_CONFIG = (
     '{"allowEval":false,"allowScriptTags":false,"includeIndicatorStyles":false,'
@@ -13,28 +16,47 @@ HTMX_CONFIG = (
 )
 
 
-def signed_money(cents: int) -> str:
-    """ "+$1,234" / "-$1,234" / "$0": a change, always with its sign."""
-    if cents == 0:
-        return format_money(0)
-    return ("+" if cents > 0 else "") + format_money(cents)
+def _money(cents: int) -> str:
+    return i18n.formatter().money(cents)
+
+
+def _signed(cents: int) -> str:
+    return i18n.formatter().signed(cents)
+
+
+def _compact(cents: int) -> str:
+    return i18n.formatter().compact(cents)
+
+
+def _number(value: float, digits: int = 0) -> str:
+    return i18n.formatter().number(value, digits)
+
+
+def _datetime(moment: datetime) -> str:
+    return i18n.formatter().datetime(moment)
 
 
 def percent_change(change: int, base: int) -> str:
-    if base == 0 or change == 0:
-        return "0%"
-    return f"{change / abs(base) * 100:+.1f}%"
+    return i18n.formatter().percent(change, base)
 
 
 def make_templates() -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=PROJECT_ROOT / "templates")
     env = templates.env
     env.autoescape = True  # every template, whatever its extension
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        money=format_money,
-        compact=format_compact,
-        signed=signed_money,
+        money=_money,
+        compact=_compact,
+        signed=_signed,
+        number=_number,
+        datetime=_datetime,
         units=to_units_text,
     )
-    env.globals.update(percent_change=percent_change, htmx_config=HTMX_CONFIG)
+    env.globals.update(
+        percent_change=percent_change,
+        htmx_config=HTMX_CONFIG,
+        language_names=i18n.LANGUAGE_NAMES,
+    )
     return templates

@@ -62,7 +62,7 @@ def open_department(page: Page, department: str) -> None:
     section = page.locator(
         "details.department", has=page.locator(".dept-name", has_text=department)
     )
-    section.first.locator("summary").click()
+    section.first.locator(":scope > summary").click()
 
 
 def assert_receipt(page: Page) -> None:

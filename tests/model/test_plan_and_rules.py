@@ -52,9 +52,9 @@ def make_budget(rule: BalanceRule = BalanceRule.BALANCED, tolerance: int = 0, ho
         ("tax", "Taxes", "Property", "revenue", 400_00, 380_00, 420_00, 10_00, False, False, True),
         ("fees", "Fees", "Fees", "revenue", 40_00, 40_00, 40_00, 1_00, True, False, False),
     ]
-    lines = pl.DataFrame([(*row, "") for row in rows], schema=list(LINE_SCHEMA), orient="row").cast(
-        LINE_SCHEMA
-    )
+    lines = pl.DataFrame(
+        [(*row, "", "") for row in rows], schema=list(LINE_SCHEMA), orient="row"
+    ).cast(LINE_SCHEMA)
     return Budget(
         slug="town",
         city="Town",

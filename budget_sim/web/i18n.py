@@ -1,0 +1,150 @@
+"""Interface languages: gettext catalogs read with Babel, and locale-aware money and numbers.
+
+Catalogs are the `.po` files in `budget_sim/locales/<lang>/LC_MESSAGES/messages.po`, compiled in
+memory at start-up (nothing binary in the repository). The language of a request lives in a
+context variable set by the view, so the shared Jinja environment translates per request."""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.support import NullTranslations, Translations
+
+from budget_sim.money import CENTS_PER_UNIT
+
+CATALOGS = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language
+
+
+def interface_locales() -> tuple[str, ...]:
+    """English plus every language with a catalog."""
+    found = sorted(p.parent.parent.name for p in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return ("en", *[lang for lang in found if lang != "en"])
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    path = CATALOGS / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if lang == "en" or not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Numbers and money for one language in one country (es + US -> es_US: "$1,234")."""
+
+    lang: str = "en"
+    country: str = "US"
+    currency: str = "USD"
+
+    @property
+    def locale(self) -> Locale:
+        return _locale(self.lang, self.country)
+
+    def money(self, cents: int) -> str:
+        """Whole currency units: 123456789 -> "$1,234,568"."""
+        units = (abs(cents) + CENTS_PER_UNIT // 2) // CENTS_PER_UNIT
+        text = format_currency(
+            units,
+            self.currency,
+            format=_whole_pattern(self.locale),
+            locale=self.locale,
+            currency_digits=False,
+        )
+        return f"-{text}" if cents < 0 and units else text
+
+    def signed(self, cents: int) -> str:
+        """A change, always with its sign: "+$1,234", "-$1,234", "$0"."""
+        if cents == 0 or abs(cents) < CENTS_PER_UNIT // 2:
+            return self.money(0)
+        return ("+" if cents > 0 else "") + self.money(cents)
+
+    def compact(self, cents: int) -> str:
+        """Short money for headlines: "$5.0M", "$992.2M" ("992,2 M US$" in Spanish)."""
+        units = abs(cents) / CENTS_PER_UNIT
+        for size, suffix in ((1e9, "B"), (1e6, "M")):
+            if units >= size:
+                number = format_decimal(units / size, format="#,##0.0", locale=self.locale)
+                sign = "-" if cents < 0 else ""
+                if self.lang == "es":  # Spanish writes millardos/millones in full
+                    word = "mil millones" if suffix == "B" else "millones"
+                    return f"{sign}{self.symbol}{number} {word}"
+                return f"{sign}{self.symbol}{number}{suffix}"
+        return self.money(cents)
+
+    @property
+    def symbol(self) -> str:
+        return self.locale.currency_symbols.get(self.currency, self.currency)
+
+    def datetime(self, moment: datetime) -> str:
+        """A moment in UTC, written the local way: "November 23, 2026, 7:40 PM UTC"."""
+        return format_datetime(moment, format="long", tzinfo=UTC, locale=self.locale).replace(
+            "+0000", "UTC"
+        )
+
+    def number(self, value: float, digits: int = 0) -> str:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, change: int, base: int) -> str:
+        if base == 0 or change == 0:
+            return format_percent(0, locale=self.locale)
+        return format_percent(change / abs(base), format="+#,##0.0%;-#,##0.0%", locale=self.locale)
+
+
+@cache
+def _locale(lang: str, country: str) -> Locale:
+    try:
+        return Locale.parse(f"{lang}_{country}")
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(lang)
+
+
+@cache
+def _whole_pattern(locale: Locale) -> str:
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0]
+    return pattern.replace(".00", "")
+
+
+_ENGLISH = NullTranslations()
+_DEFAULT_FORMATTER = Formatter()
+_active: ContextVar[NullTranslations | None] = ContextVar("translations", default=None)
+_formatter: ContextVar[Formatter | None] = ContextVar("formatter", default=None)
+
+
+def activate(lang: str, country: str = "US", currency: str = "USD") -> Formatter:
+    """Translate and format what the current request renders for `lang` in `country`."""
+    _active.set(translations(lang))
+    formatter = Formatter(lang, country, currency)
+    _formatter.set(formatter)
+    return formatter
+
+
+def formatter() -> Formatter:
+    """The formatter of the current request."""
+    return _formatter.get() or _DEFAULT_FORMATTER
+
+
+def gettext(message: str) -> str:
+    return (_active.get() or _ENGLISH).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return (_active.get() or _ENGLISH).ngettext(singular, plural, count)
