@@ -24,13 +24,22 @@ from budget_sim.money import CENTS_PER_UNIT
 
 CATALOGS = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language
 
 
 def interface_locales() -> tuple[str, ...]:
     """English plus every language with a catalog."""
     found = sorted(p.parent.parent.name for p in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
     return ("en", *[lang for lang in found if lang != "en"])
+
+
+@cache
+def language_name(lang: str) -> str:
+    """A language's name in itself, from CLDR: "English", "Español", "Português"."""
+    try:
+        name = Locale.parse(lang).get_display_name(lang) or lang
+    except (UnknownLocaleError, ValueError):
+        return lang
+    return name[:1].upper() + name[1:]
 
 
 @cache

@@ -57,6 +57,6 @@ def make_templates() -> Jinja2Blocks:
     env.globals.update(
         percent_change=percent_change,
         htmx_config=HTMX_CONFIG,
-        language_names=i18n.LANGUAGE_NAMES,
+        language_name=i18n.language_name,
     )
     return templates
