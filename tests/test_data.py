@@ -138,7 +138,8 @@ def test_optional_columns_locked_offset_tax_explicit_limits(tmp_path):
     assert lines["parks"] | {} == {
         "id": "parks", "department": "Parks", "program": "Maintenance", "kind": "expense",
         "amount": 100000, "min": 90000, "max": 110000, "step": 5000, "locked": False,
-        "offset": False, "tax": False, "description": "Trees and lawns", "consequences": "",
+        "offset": False, "tax": False, "description": "Trees and lawns",
+        "consequences": "", "link": "",
     }  # fmt: skip
     assert (lines["debt"]["min"], lines["debt"]["max"], lines["debt"]["locked"]) == (
         50000, 50000, True,
@@ -159,6 +160,30 @@ def test_locale_description_and_consequence_columns_are_allowed(tmp_path):
     header = f"{HEADER},description_en,description_es,consequence_cut_10"
     folder = write_package(tmp_path, csv_text(header, "a,A,A,expense,1,Parks,Parques,Fewer"))
     assert load_package(folder).lines["description"].to_list() == ["Parks"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("-5%: Fewer hours | 5: More", "cannot read '5: More'"),
+        ("0%: Nothing", "cannot read '0%: Nothing'"),
+        ("-5%: A | -5%: B", "each level may appear only once"),
+    ],
+)
+def test_unreadable_consequences_are_reported(tmp_path, cell, message):
+    header = f"{HEADER},consequences"
+    problem = one_problem(write_package(tmp_path, csv_text(header, f'a,A,A,expense,1,"{cell}"')))
+    assert (problem.row, problem.column) == (2, "consequences") and message in problem.message
+
+
+@pytest.mark.parametrize(
+    "link", ["http://example.org", "javascript:alert(1)", "https://x.org/a b", "www.x.org"]
+)
+def test_links_must_be_https_addresses(tmp_path, link):
+    problem = one_problem(
+        write_package(tmp_path, csv_text(f"{HEADER},link", f"a,A,A,expense,1,{link}"))
+    )
+    assert problem.column == "link" and "https://" in problem.message
 
 
 def test_utf8_bom_and_crlf_are_accepted(tmp_path):

@@ -18,12 +18,14 @@ from budget_sim.model.limits import default_max, default_min, default_step
 
 REQUIRED_COLUMNS = ("id", "department", "program", "kind", "amount")
 OPTIONAL_COLUMNS = (
-    "min", "max", "step", "locked", "offset", "tax", "description", "consequences", "source_note"
+    "min", "max", "step", "locked", "offset", "tax", "description", "consequences", "link",
+    "source_note",
 )
 LOCALIZED_PREFIXES = ("department_", "program_", "description_", "consequences_")
 FREE_PREFIXES = (*LOCALIZED_PREFIXES, "consequence_")  # per-locale texts (consequence_: legacy)
 BOOL_COLUMNS = ("locked", "offset", "tax")
 LINE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_LINK = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\"'<>]*)?")
 _FREE_SUFFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -92,6 +94,7 @@ class _Line:
     tax: bool
     description: str
     consequences: str
+    link: str  # https address of more detail, or ""
     texts: dict[str, str]  # localized columns present in the file, e.g. program_es
 
 
@@ -179,6 +182,13 @@ def _read_line(reader: _RowReader) -> _Line | None:
                     f"locked line: leave {column} empty (a locked line stays at its amount)",
                 )
     description = reader.text("description") or reader.text("description_en")
+    link = reader.text("link")
+    if link and not _LINK.fullmatch(link):
+        reader.fail(
+            "link",
+            f"link {link!r} is not allowed: write a full https:// address without spaces or "
+            "quotes, e.g. https://www.cambridgema.gov/budget",
+        )
     consequences = reader.text("consequences") or reader.text("consequences_en")
     for column in ("consequences", *localized_columns(reader.table.header, "consequences_")):
         try:
@@ -206,6 +216,7 @@ def _read_line(reader: _RowReader) -> _Line | None:
         tax,
         description,
         consequences,
+        link,
         texts,
     )
 
@@ -312,6 +323,7 @@ def _frame(lines: list[_Line], rules: Rules) -> pl.DataFrame:
         "tax": [line.tax for line in lines],
         "description": [line.description for line in lines],
         "consequences": [line.consequences for line in lines],
+        "link": [line.link for line in lines],
         "row": [line.row for line in lines],
         "min_given": [line.min for line in lines],
         "max_given": [line.max for line in lines],

@@ -22,6 +22,7 @@ LINE_SCHEMA: dict[str, pl.DataType] = {
     "tax": pl.Boolean(),  # a revenue line whose change falls on households
     "description": pl.String(),
     "consequences": pl.String(),  # "-10%: what a 10% cut means | +5%: ..." (may be empty)
+    "link": pl.String(),  # https address of more detail about the line (may be empty)
 }
 
 KINDS = ("expense", "revenue")

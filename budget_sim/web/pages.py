@@ -32,6 +32,7 @@ class LineView:
     locked: bool
     description: str
     consequences: tuple[tuple[float, str], ...]  # (percent level, what it means), sorted
+    link: str  # more detail, or ""
     value: int  # the resident's current choice, cents
     typed: str | None  # what the resident typed, when it could not be read
     error: str | None
@@ -148,6 +149,7 @@ def simulator_page(
                 locked=row["locked"],
                 description=row["description"],
                 consequences=parse_consequences(row["consequences"]),
+                link=row["link"],
                 value=row["proposed"],
                 typed=form.typed.get(row["id"]) if line_field(row["id"]) in form.errors else None,
                 error=errors.get(line_field(row["id"])) or line_messages.get(row["id"]),

@@ -53,7 +53,7 @@ def make_budget(rule: BalanceRule = BalanceRule.BALANCED, tolerance: int = 0, ho
         ("fees", "Fees", "Fees", "revenue", 40_00, 40_00, 40_00, 1_00, True, False, False),
     ]
     lines = pl.DataFrame(
-        [(*row, "", "") for row in rows], schema=list(LINE_SCHEMA), orient="row"
+        [(*row, "", "", "") for row in rows], schema=list(LINE_SCHEMA), orient="row"
     ).cast(LINE_SCHEMA)
     return Budget(
         slug="town",

@@ -161,13 +161,14 @@ def consequence_client(database_url, tmp_path):
     shutil.copytree(PROJECT_ROOT / "budget_data" / SLUG, data / SLUG)
     lines = data / SLUG / "lines.csv"
     rows = lines.read_text(encoding="utf-8").splitlines()
-    rows[0] += ",consequences,consequences_es"
+    rows[0] += ",consequences,consequences_es,link"
     rows[1:] = [
         row
         + (
-            ',"-5%: Fewer classroom aides | +5%: More aides",-5%: Menos asistentes'
+            ',"-5%: Fewer classroom aides | +5%: More aides",-5%: Menos asistentes,'
+            "https://www.cambridgema.gov/departments/budget"
             if i == 0
-            else ",,"
+            else ",,,"
         )
         for i, row in enumerate(rows[1:])
     ]
@@ -188,6 +189,7 @@ def test_consequence_text_follows_the_level(consequence_client):
     line = budget.lines.row(0, named=True)
     page = client.get(f"/b/{SLUG}").text
     assert re.search(rf'<p class="consequence" id="c-{line["id"]}"></p>', page)
+    assert '<a href="https://www.cambridgema.gov/departments/budget" target="_blank"' in page
     cut = line["amount"] - line["amount"] * 6 // 100 // line["step"] * line["step"]
     form = {"ballot": ballot_of(page), f"line.{line['id']}": units(cut)}
     fragment = client.post(f"/b/{SLUG}", data=form, headers={"HX-Request": "true"}).text
