@@ -154,16 +154,27 @@ def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> Par
     return parsed
 
 
+_OFFSETS: dict[tuple[str, str], dict[str, bool]] = {}
+
+
+def _may_be_negative(budget: Budget) -> dict[str, bool]:
+    """Line id -> whether it is an offset (read once per budget version: forms come often)."""
+    key = (budget.slug, budget.version)
+    if key not in _OFFSETS:
+        _OFFSETS[key] = dict(budget.lines.select("id", "offset").iter_rows())
+    return _OFFSETS[key]
+
+
 def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
-    lines = {row["id"]: row for row in budget.lines.iter_rows(named=True)}
+    offsets = _may_be_negative(budget)
     for line_id, text in typed.items():
         name = line_field(line_id)
-        line = lines.get(line_id)
-        if line is None:
+        offset = offsets.get(line_id)
+        if offset is None:
             parsed.errors[name] = N_("is not a line of this budget")
             continue
         try:
-            parsed.amounts[line_id] = parse_amount(text, allow_negative=line["offset"])
+            parsed.amounts[line_id] = parse_amount(text, allow_negative=offset)
         except ValueError as error:
             parsed.errors[name] = str(error)
 

@@ -70,17 +70,21 @@ def balance_violation(summary: Summary) -> Violation | None:
     return None
 
 
-def check(budget: Budget, plan: Plan) -> list[Violation]:
-    """Every rule the plan breaks: unknown lines, per-line limits, then the balance rule."""
+def check(
+    budget: Budget, plan: Plan, planned: pl.DataFrame | None = None, summary: Summary | None = None
+) -> list[Violation]:
+    """Every rule the plan breaks: unknown lines, per-line limits, then the balance rule.
+    `planned` and `summary`, when the caller has them, save recomputing `apply_plan(budget,
+    plan)` and its `summarize`."""
     known = set(budget.line_ids)
     found = [
         Violation("unknown_line", f"{line_id!r} is not a line of this budget.", line_id)
         for line_id in plan
         if line_id not in known
     ]
-    planned = apply_plan(budget, plan)
+    planned = apply_plan(budget, plan) if planned is None else planned
     found.extend(_line_violations(planned))
-    balance = balance_violation(summarize(budget, planned))
+    balance = balance_violation(summary or summarize(budget, planned))
     if balance:
         found.append(balance)
     return found

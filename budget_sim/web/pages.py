@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from budget_sim.forms import ParsedForm, line_field
 from budget_sim.model import (
@@ -110,6 +111,22 @@ class SimulatorPage:
         return {line.id: line for department in self.departments for line in department.lines}
 
 
+@lru_cache(maxsize=4096)
+def _consequences(cell: str) -> tuple[tuple[float, str], ...]:
+    return parse_consequences(cell)
+
+
+_BASELINES: dict[tuple[str, str, str], Summary] = {}
+
+
+def _baseline(budget: Budget) -> Summary:
+    """The city's own budget against its rule; it never changes while a budget is loaded."""
+    key = (budget.slug, budget.version, budget.locale)
+    if key not in _BASELINES:
+        _BASELINES[key] = summarize(budget, apply_plan(budget, {}))
+    return _BASELINES[key]
+
+
 def simulator_page(
     budget: Budget,
     ballot: str,
@@ -126,18 +143,17 @@ def simulator_page(
     known = set(budget.line_ids)
     plan = {k: v for k, v in form.amounts.items() if k in known}
     planned = apply_plan(budget, plan)
-    violations = tuple(check(budget, plan))
+    summary = summarize(budget, planned)
+    violations = tuple(check(budget, plan, planned, summary))
     rows = {row["id"]: row for row in planned.iter_rows(named=True)}
     texts = tuple(violation_text(v, rows.get(v.line_id) if v.line_id else None) for v in violations)
     line_messages = {
         v.line_id: text for v, text in zip(violations, texts, strict=True) if v.line_id
     }
     errors = {name: form_error_text(message) for name, message in form.errors.items()}
-    departments = []
-    for index, ((name, kind), rows) in enumerate(
-        planned.group_by("department", "kind", maintain_order=True), start=1
-    ):
-        lines = tuple(
+    grouped: dict[tuple[str, str], list[LineView]] = {}
+    for row in rows.values():  # one pass, in the budget's order; groups keep first appearance
+        grouped.setdefault((row["department"], row["kind"]), []).append(
             LineView(
                 id=row["id"],
                 program=row["program"],
@@ -148,31 +164,31 @@ def simulator_page(
                 step=row["step"],
                 locked=row["locked"],
                 description=row["description"],
-                consequences=parse_consequences(row["consequences"]),
+                consequences=_consequences(row["consequences"]),
                 link=row["link"],
                 value=row["proposed"],
                 typed=form.typed.get(row["id"]) if line_field(row["id"]) in form.errors else None,
                 error=errors.get(line_field(row["id"])) or line_messages.get(row["id"]),
             )
-            for row in rows.iter_rows(named=True)
         )
-        departments.append(
-            DepartmentView(
-                index=index,
-                name=str(name),
-                kind=str(kind),
-                lines=lines,
-                baseline=int(rows["amount"].sum()),
-                proposed=int(rows["proposed"].sum()),
-            )
+    departments = tuple(
+        DepartmentView(
+            index=index,
+            name=name,
+            kind=kind,
+            lines=tuple(lines),
+            baseline=sum(line.amount for line in lines),
+            proposed=sum(line.value for line in lines),
         )
+        for index, ((name, kind), lines) in enumerate(grouped.items(), start=1)
+    )
     return SimulatorPage(
         budget=budget,
         display=display or Display(budget.locale),
         ballot=ballot,
-        departments=tuple(departments),
-        summary=summarize(budget, planned),
-        baseline=summarize(budget, apply_plan(budget, {})),
+        departments=departments,
+        summary=summary,
+        baseline=_baseline(budget),
         violations=violations,
         violation_texts=texts,
         errors=errors,
