@@ -186,6 +186,56 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_staff(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from getpass import getpass
+
+    from budget_sim import accounts
+    from budget_sim.errors import Conflict
+    from budget_sim.storage import Database
+    from budget_sim.storage import staff as staff_db
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass(f"Password for {args.email}: ")
+        if getpass("The same password again: ") != password:
+            print("The two passwords differ; nothing was created.", file=sys.stderr)
+            return 1
+    problem = accounts.password_problem(password, args.email)
+    if problem:
+        print(f"The password {problem}; nothing was created.", file=sys.stderr)
+        return 1
+    budgets = None if not args.budget else args.budget
+    database = Database(get_settings().database_url)
+    try:
+        with database.writing() as session:
+            moment = datetime.now(UTC)
+            user_id = staff_db.create_staff(
+                session,
+                email=args.email,
+                name=args.name or args.email,
+                role=args.role,
+                budgets=budgets,
+                password_hash=accounts.hash_password(password),
+                now=moment,
+            )
+            staff_db.audit(
+                session,
+                "created staff (command line)",
+                now=moment,
+                user_id=user_id,
+                detail=f"{args.email.lower()} as {args.role}",
+            )
+    except Conflict as error:
+        print(f"{error}; nothing was created.", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"Created {args.role} {args.email.lower()}. Sign in at /staff/login.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budget-sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +282,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     embed.add_argument("--lang", help="language of the embedded simulator (default: English)")
     embed.set_defaults(run=_embed)
+
+    staff = commands.add_parser("create-staff", help="create a staff account (asks a password)")
+    staff.add_argument("email")
+    staff.add_argument("--name", help="the person's name (default: the email)")
+    staff.add_argument("--role", choices=["admin", "analyst"], default="admin")
+    staff.add_argument(
+        "--budget", action="append", help="a budget an analyst may see (repeat; default: all)"
+    )
+    staff.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    staff.set_defaults(run=_create_staff)
     return parser
 
 

@@ -16,7 +16,7 @@ from budget_sim.data import load_all
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
-from budget_sim.web import resident
+from budget_sim.web import resident, staff
 from budget_sim.web.ballots import BallotSigner
 from budget_sim.web.errors import exception_handlers
 from budget_sim.web.limits import BodyLimitMiddleware
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         *resident.routes,
+        *staff.routes,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
     return Starlette(

@@ -13,6 +13,9 @@ BASE_POLICY = (
 )
 
 
+PRIVATE_PREFIXES = ("/staff", "/api")  # never cached anywhere, whatever the response
+
+
 def content_security_policy(frame_ancestors: Iterable[str] = ()) -> str:
     """The CSP header value; `frame_ancestors` are validated https origins (none: never framed)."""
     ancestors = " ".join(frame_ancestors) or "'none'"
@@ -39,6 +42,8 @@ class SecurityHeadersMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                if scope["path"].startswith(PRIVATE_PREFIXES):
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,257 @@
+"""Staff accounts, sessions, sign-in attempts and the audit log. Functions take a Session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from budget_sim.errors import Conflict
+from budget_sim.storage.tables import AuditEntry, LoginAttempt, StaffSession, StaffUser
+
+ALL_BUDGETS = "*"
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    email: str
+    name: str
+    role: str
+    budgets: tuple[str, ...] | None  # None: every budget
+    active: bool
+    has_password: bool
+    password_hash: str | None
+
+    def may_see(self, slug: str) -> bool:
+        return self.budgets is None or slug in self.budgets
+
+
+def _staff(row: StaffUser) -> Staff:
+    budgets = None if row.budgets == ALL_BUDGETS else tuple(json.loads(row.budgets))
+    return Staff(
+        row.id,
+        row.email,
+        row.name,
+        row.role,
+        budgets,
+        row.active,
+        row.password_hash is not None,
+        row.password_hash,
+    )
+
+
+def create_staff(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    budgets: Sequence[str] | None,
+    password_hash: str | None,
+    now: datetime,
+    invite_hash: str | None = None,
+    invite_expires_at: datetime | None = None,
+) -> int:
+    """A new account; raises Conflict when the email is taken (a UNIQUE constraint decides)."""
+    values = {
+        "email": email.lower(),
+        "name": name,
+        "role": role,
+        "budgets": ALL_BUDGETS if budgets is None else json.dumps(sorted(budgets)),
+        "password_hash": password_hash,
+        "active": True,
+        "invite_hash": invite_hash,
+        "invite_expires_at": invite_expires_at,
+        "created_at": now,
+    }
+    try:
+        with session.begin_nested():
+            return session.execute(
+                insert(StaffUser).values(**values).returning(StaffUser.id)
+            ).scalar_one()
+    except IntegrityError as error:
+        raise Conflict(f"an account for {email.lower()} already exists") from error
+
+
+def staff_by_email(session: Session, email: str) -> Staff | None:
+    row = session.execute(
+        select(StaffUser).where(StaffUser.email == email.strip().lower())
+    ).scalar_one_or_none()
+    return None if row is None else _staff(row)
+
+
+def staff_by_id(session: Session, user_id: int) -> Staff | None:
+    row = session.get(StaffUser, user_id)
+    return None if row is None else _staff(row)
+
+
+def staff_by_invite(session: Session, invite_hash: str, now: datetime) -> Staff | None:
+    """The account an unexpired, unused invitation is for."""
+    row = session.execute(
+        select(StaffUser).where(
+            StaffUser.invite_hash == invite_hash,
+            StaffUser.invite_expires_at > now,
+            StaffUser.active.is_(True),
+        )
+    ).scalar_one_or_none()
+    return None if row is None else _staff(row)
+
+
+def list_staff(session: Session) -> list[Staff]:
+    return [_staff(row) for row in session.scalars(select(StaffUser).order_by(StaffUser.email))]
+
+
+def set_password(session: Session, user_id: int, password_hash: str) -> None:
+    """Set the password and use up any invitation."""
+    session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user_id)
+        .values(password_hash=password_hash, invite_hash=None, invite_expires_at=None)
+    )
+
+
+def set_active(session: Session, user_id: int, active: bool, now: datetime) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(active=active))
+    if not active:
+        end_sessions_of(session, user_id, now)
+
+
+def record_attempt(
+    session: Session, email: str, address: str, success: bool, now: datetime
+) -> None:
+    session.execute(
+        insert(LoginAttempt).values(
+            at=now, email=email.strip().lower(), address=address, success=success
+        )
+    )
+
+
+def recent_failures(
+    session: Session, since: datetime, *, email: str | None = None, address: str | None = None
+) -> tuple[int, datetime | None]:
+    """How many failed sign-ins since `since` for this account or address, and the latest."""
+    query = select(func.count(), func.max(LoginAttempt.at)).where(
+        LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+    )
+    if email is not None:
+        query = query.where(LoginAttempt.email == email.strip().lower())
+    if address is not None:
+        query = query.where(LoginAttempt.address == address)
+    count, latest = session.execute(query).one()
+    return count, None if latest is None else _utc(latest)
+
+
+def start_session(
+    session: Session, user_id: int, token_hash: str, csrf_token: str, now: datetime
+) -> None:
+    session.execute(
+        insert(StaffSession).values(
+            token_hash=token_hash,
+            user_id=user_id,
+            csrf_token=csrf_token,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    id: int
+    user: Staff
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def find_session(session: Session, token_hash: str) -> OpenSession | None:
+    """The session behind a cookie token, if it has not ended and its account is active."""
+    row = session.execute(
+        select(StaffSession, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffSession.user_id)
+        .where(
+            StaffSession.token_hash == token_hash,
+            StaffSession.ended_at.is_(None),
+            StaffUser.active.is_(True),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    record, user = row
+    return OpenSession(
+        record.id,
+        _staff(user),
+        record.csrf_token,
+        _utc(record.created_at),
+        _utc(record.last_seen_at),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def touch_session(session: Session, session_id: int, now: datetime) -> None:
+    session.execute(
+        update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now)
+    )
+
+
+def end_session(session: Session, session_id: int, now: datetime) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def end_sessions_of(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def audit(
+    session: Session,
+    action: str,
+    *,
+    now: datetime,
+    user_id: int | None = None,
+    detail: str = "",
+    address: str = "",
+) -> None:
+    """Record what staff did. Callers write it in the same transaction as the action."""
+    session.execute(
+        insert(AuditEntry).values(
+            at=now, user_id=user_id, action=action, detail=detail, address=address
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    email: str | None
+    action: str
+    detail: str
+    address: str
+
+
+def recent_audit(session: Session, limit: int = 200) -> list[AuditRow]:
+    rows = session.execute(
+        select(AuditEntry, StaffUser.email)
+        .outerjoin(StaffUser, StaffUser.id == AuditEntry.user_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    ).all()
+    return [AuditRow(_utc(e.at), email, e.action, e.detail, e.address) for e, email in rows]

@@ -1,0 +1,376 @@
+"""Staff pages: sign-in and sign-out, the staff home, staff accounts and invitations (admin),
+the audit log (admin)."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from budget_sim import accounts
+from budget_sim.errors import Conflict
+from budget_sim.storage import count_submissions
+from budget_sim.storage import staff as staff_db
+from budget_sim.web.staff_auth import (
+    NO_STORE,
+    SignedIn,
+    clear_session_cookie,
+    client_address,
+    now,
+    same_origin,
+    set_session_cookie,
+    staff_view,
+)
+
+EMAIL_MAX = 254
+
+
+def _render(request: Request, name: str, context: dict, status: int = 200) -> Response:
+    return request.state.templates.TemplateResponse(
+        request, f"staff/{name}", {"display": None, **context}, status_code=status, headers=NO_STORE
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own staff pages: never an open redirect."""
+    if (
+        target
+        and target.startswith("/staff")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
+        return target
+    return "/staff"
+
+
+async def login_page(request: Request) -> Response:
+    return _render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+def _locked_until(session, email: str, address: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+    moment = now()
+    since = moment - accounts.THROTTLE_WINDOW
+    for scope, limit, kwargs in (
+        ("account", accounts.ACCOUNT_FAILURE_LIMIT, {"email": email}),
+        ("address", accounts.ADDRESS_FAILURE_LIMIT, {"address": address}),
+    ):
+        failures, latest = staff_db.recent_failures(session, since, **kwargs)
+        if failures >= limit and latest is not None:
+            return scope, (latest + accounts.THROTTLE_WINDOW).strftime("%H:%M UTC")
+    return None
+
+
+def _sign_in(request: Request, email: str, password: str) -> tuple[str | None, str | None, int]:
+    """(session token, error message, status). Every attempt is recorded."""
+    address = client_address(request)
+    moment = now()
+    with request.state.database.writing() as session:
+        locked = _locked_until(session, email, address)
+        if locked is not None:
+            scope, until = locked
+            staff_db.record_attempt(session, email, address, False, moment)
+            staff_db.audit(
+                session,
+                "sign-in refused: throttled",
+                now=moment,
+                detail=f"{scope} {email}",
+                address=address,
+            )
+            who = "this account" if scope == "account" else "your network address"
+            return (
+                None,
+                (
+                    f"Too many failed sign-ins for {who}. For your security, sign-in is paused: "
+                    f"try again after {until}."
+                ),
+                429,
+            )
+        user = staff_db.staff_by_email(session, email)
+        good = accounts.verify_password(user.password_hash if user else None, password)
+        if not (user and good and user.active):
+            staff_db.record_attempt(session, email, address, False, moment)
+            staff_db.audit(
+                session,
+                "sign-in failed",
+                now=moment,
+                user_id=user.id if user else None,
+                detail=email,
+                address=address,
+            )
+            return None, "That email and password do not match an active account.", 401
+        staff_db.record_attempt(session, email, address, True, moment)
+        if user.password_hash and accounts.needs_rehash(user.password_hash):
+            staff_db.set_password(session, user.id, accounts.hash_password(password))
+        token = accounts.new_token()
+        staff_db.start_session(
+            session, user.id, accounts.token_digest(token), accounts.new_token(), moment
+        )
+        staff_db.audit(session, "signed in", now=moment, user_id=user.id, address=address)
+    return token, None, 303
+
+
+async def login(request: Request) -> Response:
+    if not same_origin(request):
+        raise HTTPException(403, "Sign in from this site's own page.")
+    form = await request.form(max_files=0, max_fields=10)
+    email = str(form.get("email", "")).strip().lower()[:EMAIL_MAX]
+    password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
+    target = _safe_next(str(form.get("next", "")))
+    if not email or not password:
+        return _render(
+            request,
+            "login.html",
+            {"next": target, "email": email, "error": "Enter your email and password."},
+            400,
+        )
+    token, error, status = await run_in_threadpool(_sign_in, request, email, password)
+    if token is None:
+        return _render(
+            request, "login.html", {"next": target, "email": email, "error": error}, status
+        )
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, token)
+    return response
+
+
+@staff_view()
+async def logout(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    def end() -> None:
+        with request.state.database.writing() as session:
+            staff_db.end_session(session, signed_in.session.id, now())
+            staff_db.audit(
+                session,
+                "signed out",
+                now=now(),
+                user_id=signed_in.user.id,
+                address=client_address(request),
+            )
+
+    await run_in_threadpool(end)
+    response = RedirectResponse("/staff/login?signed_out=1", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@staff_view()
+async def home(request: Request, signed_in: SignedIn) -> Response:
+    budgets = [b for b in request.state.budgets.values() if signed_in.user.may_see(b.slug)]
+
+    def counts() -> dict[str, int]:
+        with request.state.database.reading() as session:
+            return {b.slug: count_submissions(session, b.slug) for b in budgets}
+
+    return _render(
+        request,
+        "home.html",
+        {
+            "me": signed_in,
+            "budgets": sorted(budgets, key=lambda b: b.title),
+            "counts": await run_in_threadpool(counts),
+        },
+    )
+
+
+@staff_view(role="admin")
+async def users(request: Request, signed_in: SignedIn) -> Response:
+    def everyone() -> list[staff_db.Staff]:
+        with request.state.database.reading() as session:
+            return staff_db.list_staff(session)
+
+    return _render(
+        request,
+        "users.html",
+        {
+            "me": signed_in,
+            "staff": await run_in_threadpool(everyone),
+            "roles": accounts.ROLES,
+            "budgets": sorted(request.state.budgets.values(), key=lambda b: b.title),
+        },
+    )
+
+
+@staff_view(role="admin")
+async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    raw = await request.form()
+    email = form.get("email", "").strip().lower()
+    name = form.get("name", "").strip()
+    role = form.get("role", "")
+    chosen = [v for v in raw.getlist("budgets") if isinstance(v, str)]
+    problems = {}
+    if "@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
+        problems["email"] = "Enter an email address such as name@city.gov."
+    if not name or len(name) > 200:
+        problems["name"] = "Enter the person's name (at most 200 characters)."
+    if role not in accounts.ROLES:
+        problems["role"] = f"Choose a role: {', '.join(accounts.ROLES)}."
+    unknown = [slug for slug in chosen if slug not in request.state.budgets]
+    if unknown:
+        problems["budgets"] = f"Unknown budget(s): {', '.join(unknown)}."
+    all_budgets = role == "admin" or "*" in chosen or not chosen
+    token = accounts.new_token()
+
+    def create() -> None:
+        moment = now()
+        with request.state.database.writing() as session:
+            staff_db.create_staff(
+                session,
+                email=email,
+                name=name,
+                role=role,
+                budgets=None if all_budgets else chosen,
+                password_hash=None,
+                now=moment,
+                invite_hash=accounts.token_digest(token),
+                invite_expires_at=moment + accounts.INVITE_LIFETIME,
+            )
+            staff_db.audit(
+                session,
+                "invited staff",
+                now=moment,
+                user_id=signed_in.user.id,
+                detail=json.dumps(
+                    {"email": email, "role": role, "budgets": "all" if all_budgets else chosen}
+                ),
+                address=client_address(request),
+            )
+
+    if not problems:
+        try:
+            await run_in_threadpool(create)
+        except Conflict:
+            problems["email"] = f"An account for {email} already exists."
+    context = {
+        "me": signed_in,
+        "roles": accounts.ROLES,
+        "budgets": sorted(request.state.budgets.values(), key=lambda b: b.title),
+    }
+
+    def everyone() -> list[staff_db.Staff]:
+        with request.state.database.reading() as session:
+            return staff_db.list_staff(session)
+
+    context["staff"] = await run_in_threadpool(everyone)
+    if problems:
+        return _render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
+    link = str(request.url_for("accept_invite", token=token))
+    return _render(
+        request,
+        "users.html",
+        {
+            **context,
+            "invited": {"email": email, "link": link, "days": accounts.INVITE_LIFETIME.days},
+        },
+    )
+
+
+@staff_view(role="admin")
+async def set_active(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    user_id = int(request.path_params["user_id"])
+    active = form.get("active") == "1"
+    if user_id == signed_in.user.id and not active:
+        raise HTTPException(400, "You cannot disable your own account; ask another admin.")
+
+    def change() -> bool:
+        moment = now()
+        with request.state.database.writing() as session:
+            target = staff_db.staff_by_id(session, user_id)
+            if target is None:
+                return False
+            staff_db.set_active(session, user_id, active, moment)
+            staff_db.audit(
+                session,
+                "enabled staff" if active else "disabled staff",
+                now=moment,
+                user_id=signed_in.user.id,
+                detail=target.email,
+                address=client_address(request),
+            )
+        return True
+
+    if not await run_in_threadpool(change):
+        raise HTTPException(404, "There is no such staff account.")
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+@staff_view(role="admin")
+async def audit_log(request: Request, signed_in: SignedIn) -> Response:
+    def rows() -> list[staff_db.AuditRow]:
+        with request.state.database.reading() as session:
+            return staff_db.recent_audit(session)
+
+    return _render(request, "audit.html", {"me": signed_in, "rows": await run_in_threadpool(rows)})
+
+
+def _invited(request: Request) -> staff_db.Staff | None:
+    digest = accounts.token_digest(request.path_params["token"])
+    with request.state.database.reading() as session:
+        return staff_db.staff_by_invite(session, digest, now())
+
+
+async def invite_page(request: Request) -> Response:
+    user = await run_in_threadpool(_invited, request)
+    if user is None:
+        raise HTTPException(
+            404, "This invitation has expired or was already used. Ask an admin for a new one."
+        )
+    return _render(request, "invite.html", {"user": user, "min_chars": accounts.PASSWORD_MIN_CHARS})
+
+
+async def accept_invite(request: Request) -> Response:
+    if not same_origin(request):
+        raise HTTPException(403, "Set your password from this site's own page.")
+    user = await run_in_threadpool(_invited, request)
+    if user is None:
+        raise HTTPException(
+            404, "This invitation has expired or was already used. Ask an admin for a new one."
+        )
+    form = await request.form(max_files=0, max_fields=10)
+    password = str(form.get("password", ""))
+    problem = accounts.password_problem(password, user.email)
+    if problem is None and password != str(form.get("confirm", "")):
+        problem = "and its confirmation differ: type the same password twice"
+    if problem:
+        return _render(
+            request,
+            "invite.html",
+            {
+                "user": user,
+                "error": f"The password {problem}.",
+                "min_chars": accounts.PASSWORD_MIN_CHARS,
+            },
+            400,
+        )
+
+    def save() -> None:
+        with request.state.database.writing() as session:
+            staff_db.set_password(session, user.id, accounts.hash_password(password))
+            staff_db.audit(
+                session,
+                "accepted invitation",
+                now=now(),
+                user_id=user.id,
+                address=client_address(request),
+            )
+
+    await run_in_threadpool(save)
+    return RedirectResponse("/staff/login?welcome=1", status_code=303)
+
+
+routes = [
+    Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
+    Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
+    Route("/staff/logout", logout, name="staff_logout", methods=["POST"]),
+    Route("/staff", home, name="staff_home", methods=["GET"]),
+    Route("/staff/users", users, name="staff_users", methods=["GET"]),
+    Route("/staff/users/invite", invite, name="staff_invite", methods=["POST"]),
+    Route(
+        "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
+    ),
+    Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
+    Route("/staff/invite/{token}", invite_page, name="invite_page", methods=["GET"]),
+    Route("/staff/invite/{token}", accept_invite, name="accept_invite", methods=["POST"]),
+]

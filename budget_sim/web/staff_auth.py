@@ -1,0 +1,135 @@
+"""Staff sign-in state: a server-side session behind a `__Host-` cookie, CSRF tokens, and the
+guard every staff view goes through. Staff pages are never cached and never framed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from budget_sim.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, token_digest
+from budget_sim.storage import staff as accounts_db
+from budget_sim.storage.staff import OpenSession
+
+COOKIE = "__Host-budget-sim-staff"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+View = Callable[[Request], Awaitable[Response]]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: OpenSession
+
+    @property
+    def user(self) -> accounts_db.Staff:
+        return self.session.user
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+def _load(request: Request) -> SignedIn | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    moment = now()
+    with request.state.database.writing() as session:
+        found = accounts_db.find_session(session, token_digest(token))
+        if found is None:
+            return None
+        expired = (
+            moment - found.last_seen_at > IDLE_TIMEOUT
+            or moment - found.created_at > ABSOLUTE_TIMEOUT
+        )
+        if expired:
+            accounts_db.end_session(session, found.id, moment)
+            return None
+        accounts_db.touch_session(session, found.id, moment)
+    return SignedIn(found)
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def same_origin(request: Request) -> bool:
+    """Fetch Metadata when the browser sends it; else the Origin header, if any, must be ours."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def check_csrf(request: Request, signed_in: SignedIn) -> dict[str, str]:
+    """The form of a state-changing staff request, after its CSRF token and origin are checked."""
+    form = await request.form(max_files=0, max_fields=200)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    if not same_origin(request) or values.get("csrf") != signed_in.csrf:
+        raise HTTPException(
+            403,
+            "This form has expired or did not come from this site. Reload the page and try again.",
+        )
+    return values
+
+
+def staff_view(*, role: str | None = None) -> Callable[[Callable[..., Awaitable[Response]]], View]:
+    """Guard a view: signed-in staff only (of `role` when given); POSTs need the CSRF token.
+    The view gets (request, signed_in[, form]). Responses are never cached."""
+
+    def wrap(view: Callable[..., Awaitable[Response]]) -> View:
+        @wraps(view)
+        async def guarded(request: Request) -> Response:
+            signed_in = await run_in_threadpool(_load, request)
+            if signed_in is None:
+                if request.method != "GET":
+                    raise HTTPException(403, "Your session has ended. Sign in again.")
+                target = quote(request.url.path, safe="/")
+                response: Response = RedirectResponse(
+                    f"/staff/login?next={target}", status_code=303
+                )
+                clear_session_cookie(response)
+                response.headers.update(NO_STORE)
+                return response
+            if role is not None and signed_in.user.role != role:
+                raise HTTPException(403, "Your account cannot open this page.")
+            if request.method == "POST":
+                form = await check_csrf(request, signed_in)
+                response = await view(request, signed_in, form)
+            else:
+                response = await view(request, signed_in)
+            response.headers.update(NO_STORE)
+            return response
+
+        return guarded
+
+    return wrap
