@@ -23,6 +23,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "insights": ({"insights", "model", "money"}, {"polars"}),
     "demo": ({"model", "money"}, {"polars"}),
     "accounts": (set(), {"argon2"}),
+    "exports": (set(), {"polars", "xlsxwriter"}),
     "web": (
         {
             "web",

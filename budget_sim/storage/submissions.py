@@ -227,10 +227,42 @@ def allocations_frame(engine: Engine, slug: str, *, include_synthetic: bool = Tr
     if not SLUG.fullmatch(slug):  # connectorx takes no bound parameters: allow only safe slugs
         raise ValueError(f"not a budget slug: {slug!r}")
     synthetic = "" if include_synthetic else " AND s.synthetic = FALSE"
-    query = (
-        "SELECT a.submission_id, a.line_id, a.amount FROM allocations a "
-        "JOIN submissions s ON s.id = a.submission_id "
-        f"WHERE s.budget_slug = '{slug}' AND s.flagged = FALSE{synthetic}"
-    )
-    frame = pl.read_database_uri(query, _connectorx_uri(engine), engine="connectorx")
+    where = f"WHERE s.budget_slug = '{slug}' AND s.flagged = FALSE{synthetic}"
+    joined = "FROM allocations a JOIN submissions s ON s.id = a.submission_id"
+    if engine.url.get_backend_name() == "sqlite":
+        # One text per line, built by SQLite in C and split by Polars: no row per allocation
+        # ever becomes a Python object (see read_frame for why not connectorx here).
+        packed = read_frame(
+            engine,
+            "SELECT a.line_id AS line_id, "
+            f"group_concat(a.submission_id || ',' || a.amount, ';') AS packed {joined} {where} "
+            "GROUP BY a.line_id",
+        )
+        frame = (
+            packed.with_columns(pl.col("packed").str.split(";"))
+            .explode("packed")
+            .with_columns(
+                pl.col("packed")
+                .str.split_exact(",", 1)
+                .struct.rename_fields(["submission_id", "amount"])
+            )
+            .unnest("packed")
+            .select("submission_id", "line_id", "amount")
+        )
+    else:
+        query = f"SELECT a.submission_id, a.line_id, a.amount {joined} {where}"
+        frame = read_frame(engine, query)
     return frame.cast({"submission_id": pl.Int64, "line_id": pl.String, "amount": pl.Int64})
+
+
+def read_frame(engine: Engine, query: str) -> pl.DataFrame:
+    """A query's result as a Polars frame.
+
+    PostgreSQL: through Arrow (connectorx), no Python rows. SQLite: through Python's own sqlite3
+    driver, because connectorx links a second copy of SQLite into the process, and two copies
+    on one database file release each other's POSIX locks (sqlite.org/howtocorrupt.html §2.2):
+    the next read fails with "disk I/O error". Correct first; see BENCHMARKS.md for the cost."""
+    if engine.url.get_backend_name() == "sqlite":
+        with engine.connect() as connection:
+            return pl.read_database(query, connection)
+    return pl.read_database_uri(query, _connectorx_uri(engine), engine="connectorx")

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from budget_sim import accounts
+from budget_sim import accounts, exports
 from budget_sim.errors import Conflict
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
+from budget_sim.storage.exports import submissions_table
 from budget_sim.web.staff_auth import (
     NO_STORE,
     SignedIn,
@@ -360,6 +362,52 @@ async def accept_invite(request: Request) -> Response:
     return RedirectResponse("/staff/login?welcome=1", status_code=303)
 
 
+def _units(frame: pl.DataFrame, line_ids: list[str]) -> pl.DataFrame:
+    """Cents to currency units with exactly two decimals (a Decimal, never a float)."""
+    return frame.with_columns(
+        (pl.col(line).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(20, 2)) for line in line_ids
+    )
+
+
+@staff_view()
+async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
+    """Every submission of a budget: one row each, one column per line (currency units),
+    answers and comments. Demo submissions only when asked (?synthetic=1)."""
+    slug, fmt = request.path_params["slug"], request.path_params["fmt"]
+    budget = request.state.budgets.get(slug)
+    if budget is None or not signed_in.user.may_see(slug):
+        raise HTTPException(404, "There is no budget at this address that your account can see.")
+    if fmt not in exports.FORMATS:
+        raise HTTPException(404, "Exports come as .csv, .xlsx or .parquet.")
+    include_synthetic = request.query_params.get("synthetic") == "1"
+
+    def build() -> bytes:
+        table = submissions_table(
+            request.state.database.read_engine,
+            slug,
+            budget.line_ids,
+            include_synthetic=include_synthetic,
+        )
+        with request.state.database.writing() as session:
+            staff_db.audit(
+                session,
+                "exported submissions",
+                now=now(),
+                user_id=signed_in.user.id,
+                detail=f"{slug} {fmt} rows={table.height} synthetic={include_synthetic}",
+                address=client_address(request),
+            )
+        return exports.encode(_units(table, budget.line_ids), fmt)
+
+    body = await run_in_threadpool(build)
+    name = f"{slug}-submissions{'-with-demo' if include_synthetic else ''}.{fmt}"
+    return Response(
+        body,
+        media_type=exports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 routes = [
     Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
     Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
@@ -371,6 +419,12 @@ routes = [
         "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
     ),
     Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
+    Route(
+        "/staff/b/{slug}/submissions.{fmt}",
+        export_submissions,
+        name="staff_export",
+        methods=["GET"],
+    ),
     Route("/staff/invite/{token}", invite_page, name="invite_page", methods=["GET"]),
     Route("/staff/invite/{token}", accept_invite, name="accept_invite", methods=["POST"]),
 ]

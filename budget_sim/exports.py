@@ -1,0 +1,59 @@
+"""Files staff download: CSV, XLSX and Parquet of any table, safe to open in a spreadsheet.
+
+A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return, which some
+programs strip first) as a formula. In CSV such text cells get a leading apostrophe; in XLSX
+every text cell is written as text, never as a formula, so the value comes back unchanged."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+from xlsxwriter import Workbook
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with an apostrophe."""
+    risky = pl.col(pl.String).str.starts_with(FORMULA_STARTS[0])
+    for start in FORMULA_STARTS[1:]:
+        risky = risky | pl.col(pl.String).str.starts_with(start)
+    return frame.with_columns(
+        pl.when(risky).then("'" + pl.col(pl.String)).otherwise(pl.col(pl.String)).name.keep()
+    )
+
+
+def to_csv(frame: pl.DataFrame) -> bytes:
+    """UTF-8 with a BOM (so spreadsheets read the accents right), formulas neutralised."""
+    return "\ufeff".encode() + neutralised(frame).write_csv().encode()
+
+
+def to_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
+    """One sheet; text is always text (xlsxwriter never turns "=..." into a formula here)."""
+    buffer = io.BytesIO()
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with Workbook(buffer, options) as workbook:
+        frame.write_excel(workbook=workbook, worksheet=sheet, autofit=True)
+    return buffer.getvalue()
+
+
+def to_parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def encode(frame: pl.DataFrame, fmt: str) -> bytes:
+    if fmt == "csv":
+        return to_csv(frame)
+    if fmt == "xlsx":
+        return to_xlsx(frame)
+    if fmt == "parquet":
+        return to_parquet(frame)
+    raise ValueError(f"unknown format {fmt!r}: use csv, xlsx or parquet")

@@ -1,0 +1,109 @@
+"""Exports staff download: right rows and columns, demo data only on request, and formulas that
+come back inert in CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import polars as pl
+import pytest
+from starlette.testclient import TestClient
+
+from budget_sim.storage import NewSubmission, save_many
+from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
+from tests.web.test_staff import make_staff, sign_in
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture
+def staff_client(client, settings):
+    make_staff(settings.database_url, "ada@city.gov")
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as staff:
+        sign_in(staff, "ada@city.gov")
+        yield staff
+
+
+@pytest.fixture
+def submitted(client, budget, settings):
+    """One resident's budget (with a formula as comment) and three demo budgets."""
+    line = adjustable_expense(budget, max_step=budget.rules.tolerance)
+    page = client.get(f"/b/{SLUG}").text
+    form = {
+        "ballot": ballot_of(page),
+        f"line.{line['id']}": units(line["amount"] + line["step"]),
+        f"comment.{line['id']}": FORMULA,
+        "comment": "+1 from me",
+        "answer.age-band": "25-34",
+    }
+    assert client.post(f"/b/{SLUG}/submit", data=form).status_code == 303
+    database = client.app_state["database"]
+    amounts = dict(budget.lines.select("id", "amount").iter_rows())
+    with database.writing() as session:
+        save_many(
+            session,
+            [
+                NewSubmission(SLUG, budget.version, budget.line_ids, f"demo{n}", amounts, {}, True)
+                for n in range(3)
+            ],
+        )
+    return line
+
+
+def test_csv_has_one_row_per_submission_and_inert_formulas(staff_client, budget, submitted):
+    response = staff_client.get(f"/staff/b/{SLUG}/submissions.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1  # demo submissions left out by default
+    [row] = rows
+    assert row[f"comment.{submitted['id']}"] == "'" + FORMULA
+    assert row["comment"] == "'+1 from me"
+    assert row["answer.age-band"] == "25-34"
+    expected = (submitted["amount"] + submitted["step"]) / 100
+    assert float(row[submitted["id"]]) == expected
+    assert list(rows[0])[4 : 4 + len(budget.line_ids)] == budget.line_ids
+
+    with_demo = staff_client.get(f"/staff/b/{SLUG}/submissions.csv?synthetic=1")
+    assert with_demo.content.decode("utf-8-sig").count("\n") == 1 + 4
+
+
+def test_xlsx_keeps_formulas_as_text(staff_client, submitted):
+    response = staff_client.get(f"/staff/b/{SLUG}/submissions.xlsx")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.content)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no cell is a formula
+    frame = pl.read_excel(io.BytesIO(response.content))
+    assert frame[f"comment.{submitted['id']}"].to_list() == [FORMULA]
+
+
+def test_parquet_keeps_exact_amounts(staff_client, budget, submitted):
+    response = staff_client.get(f"/staff/b/{SLUG}/submissions.parquet?synthetic=1")
+    frame = pl.read_parquet(io.BytesIO(response.content))
+    assert frame.height == 4 and frame["synthetic"].sum() == 3
+    assert frame.schema[submitted["id"]] == pl.Decimal(20, 2)
+    total = frame.filter(~pl.col("synthetic")).select(budget.line_ids).sum_horizontal()
+    assert total.item() is not None
+
+
+def test_exports_need_a_signed_in_account_with_access(client, settings, submitted):
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as stranger:
+        response = stranger.get(f"/staff/b/{SLUG}/submissions.csv")
+        assert response.status_code == 303 and "/staff/login" in response.headers["location"]
+    make_staff(settings.database_url, "an@city.gov", role="analyst", budgets=["oakland-fy2023"])
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as analyst:
+        sign_in(analyst, "an@city.gov")
+        assert analyst.get(f"/staff/b/{SLUG}/submissions.csv").status_code == 404
+        assert analyst.get("/staff/b/oakland-fy2023/submissions.csv").status_code == 200
+        assert analyst.get("/staff/b/oakland-fy2023/submissions.exe").status_code == 404
+
+
+def test_exports_are_audited(staff_client, submitted):
+    staff_client.get(f"/staff/b/{SLUG}/submissions.xlsx")
+    log = staff_client.get("/staff/audit").text
+    assert "exported submissions" in log and f"{SLUG} xlsx rows=1" in log
