@@ -19,7 +19,7 @@
   var base = (script && script.src) || document.baseURI;
   var frames = []; // {iframe, origin, loads}
 
-  if (window.budgetSimEmbed) {
+  if (window.budgetSimEmbed && typeof window.budgetSimEmbed.mount === "function") {
     // Pasted more than once (several embeds): one listener serves them all.
     window.budgetSimEmbed.mount();
     return;
