@@ -276,7 +276,7 @@ def draft(request: Request) -> Response:
         request.state.ballots.issue(budget.slug),
         form,
         display=display,
-        draft_link=f"{link}{display.query()}",
+        draft_link=f"{link}{Display(display.locale).query()}",  # the full site, not the frame
     )
     return _render(request, budget, page)
 

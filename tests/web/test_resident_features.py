@@ -200,3 +200,14 @@ def test_consequence_text_follows_the_level(consequence_client):
     small = line["amount"] - line["step"]  # 1%: below the first level, nothing shown
     quiet = client.post(f"/b/{SLUG}", data={**form, f"line.{line['id']}": units(small)}).text
     assert "Fewer classroom aides" not in quiet
+
+
+def test_a_draft_saved_inside_an_embed_links_to_the_full_site(client):
+    page = client.get(f"/b/{SLUG}/embed?lang=es").text
+    saved = client.post(
+        f"/b/{SLUG}/draft", data={"ballot": ballot_of(page), "embed": "1", "lang": "es"}
+    )
+    assert "embed=1" in saved.headers["location"]  # the resident stays in the frame
+    shown = client.get(saved.headers["location"]).text
+    link = re.search(r'<a class="draft-link" href="([^"]+)"', shown).group(1)
+    assert link.endswith("?lang=es") and "embed" not in link
