@@ -37,7 +37,14 @@ def to_csv(frame: pl.DataFrame) -> bytes:
 def to_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     """One sheet; text is always text (xlsxwriter never turns "=..." into a formula here)."""
     buffer = io.BytesIO()
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "remove_timezone": True,  # Excel has no time zones; every time here is UTC
+    }
+    utc = pl.col(pl.Datetime(time_zone="*")).dt.convert_time_zone("UTC")
+    frame = frame.with_columns(utc)
     with Workbook(buffer, options) as workbook:
         frame.write_excel(workbook=workbook, worksheet=sheet, autofit=True)
     return buffer.getvalue()
