@@ -25,6 +25,13 @@ def submissions_table(
         "SELECT id AS submission_id, receipt, created_at AS submitted_at, locale, synthetic "
         f"FROM submissions WHERE {where} ORDER BY id",
     ).cast({"submission_id": pl.Int64, "synthetic": pl.Boolean})
+    when = head.schema["submitted_at"]
+    if when == pl.String:  # SQLite keeps times as text, in UTC
+        head = head.with_columns(pl.col("submitted_at").str.to_datetime(time_zone="UTC"))
+    elif isinstance(when, pl.Datetime):
+        utc = pl.col("submitted_at")
+        utc = utc.dt.convert_time_zone("UTC") if when.time_zone else utc.dt.replace_time_zone("UTC")
+        head = head.with_columns(utc)
     if head.is_empty():
         return head.with_columns(pl.lit(None, pl.Int64).alias(line) for line in line_ids)
     amounts = allocations_frame(engine, slug, include_synthetic=include_synthetic).pivot(

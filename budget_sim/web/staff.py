@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from budget_sim import accounts, exports
 from budget_sim.errors import Conflict
+from budget_sim.insights import dashboard
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage.exports import submissions_table
@@ -408,6 +409,64 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
     )
 
 
+@staff_view()
+async def insights_page(request: Request, signed_in: SignedIn) -> Response:
+    """The dashboard of one budget: participation, per-line results with 95% intervals, the
+    whole budget under each aggregation method, segments and comments."""
+    slug = request.path_params["slug"]
+    budget = request.state.budgets.get(slug)
+    if budget is None or not signed_in.user.may_see(slug):
+        raise HTTPException(404, "There is no budget at this address that your account can see.")
+    params = request.query_params
+    include_synthetic = params.get("synthetic") == "1"
+    districts = [q for q in budget.questions if q.kind == "district"]
+    segment_value = params.get("segment", "")
+
+    def compute() -> dict:
+        table = submissions_table(
+            request.state.database.read_engine,
+            slug,
+            budget.line_ids,
+            include_synthetic=include_synthetic,
+        )
+        everyone = table.height
+        question_id, _, option = segment_value.partition(":")
+        if option:
+            table = dashboard.segment(table, question_id, option)
+        weights = None
+        if params.get("weights") == "district" and districts:
+            weights = dashboard.district_weights(table, districts[0])
+        values = weights.values if weights else None
+        return {
+            "everyone": everyone,
+            "table": table,
+            "per_day": dashboard.per_day(table) if table.height else None,
+            "districts": [(q, dashboard.by_district(table, q)) for q in districts],
+            "weights": weights,
+            "lines": dashboard.line_table(table, budget.lines, values),
+            "whole": dashboard.whole_budget(table, budget.lines, values) if table.height else None,
+            "comments": dashboard.comments(
+                table, budget.lines, search=params.get("q", ""), line=params.get("line", "*")
+            ).head(200),
+        }
+
+    results = await run_in_threadpool(compute)
+    return _render(
+        request,
+        "insights.html",
+        {
+            "me": signed_in,
+            "budget": budget,
+            "include_synthetic": include_synthetic,
+            "segment": segment_value,
+            "weighting": params.get("weights", ""),
+            "search": params.get("q", ""),
+            "comment_line": params.get("line", "*"),
+            **results,
+        },
+    )
+
+
 routes = [
     Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
     Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
@@ -419,6 +478,7 @@ routes = [
         "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
     ),
     Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
+    Route("/staff/b/{slug}", insights_page, name="staff_insights", methods=["GET"]),
     Route(
         "/staff/b/{slug}/submissions.{fmt}",
         export_submissions,

@@ -1,0 +1,314 @@
+"""What the staff dashboard shows, computed with Polars over the submissions table (one row per
+submission, one column per line in cents, `answer.<question>` and `comment...` columns).
+
+Definitions follow research/aggregation.md §4-§5: weighted means with CLT intervals using Kish's
+effective sample size, Wilson intervals for shares, post-stratification weights
+w = (N_s / N) / (n_s / n) by district population."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from budget_sim.insights.aggregate import aggregate
+from budget_sim.model import Question
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Post-stratification weights (one per submission) and what they rest on."""
+
+    values: pl.Series
+    n_eff: float
+    question: str  # the district question used
+    note: str  # how the weights were made, in plain words
+
+
+def kish_n_eff(weights: pl.Series) -> float:
+    """Kish's effective sample size (Σw)² / Σw² (aggregation.md §4.6)."""
+    total, squares = float(weights.sum()), float((weights**2).sum())
+    return total * total / squares if squares else 0.0
+
+
+def per_day(table: pl.DataFrame) -> pl.DataFrame:
+    """Submissions per UTC day: day, submissions, running total."""
+    return (
+        table.group_by(day=pl.col("submitted_at").dt.date())
+        .agg(submissions=pl.len())
+        .sort("day")
+        .with_columns(total=pl.col("submissions").cum_sum())
+    )
+
+
+def by_district(table: pl.DataFrame, question: Question) -> pl.DataFrame:
+    """Participation per option of a district question against its population (when known).
+    Shares of submissions are among those who answered."""
+    column = f"answer.{question.id}"
+    answered = (
+        table.get_column(column) if column in table.columns else pl.Series([], dtype=pl.String)
+    )
+    counts = answered.drop_nulls().value_counts(name="submissions")
+    options = pl.DataFrame(
+        {
+            "option": [o.id for o in question.options],
+            "label": [o.label for o in question.options],
+            "population": [o.population for o in question.options],
+        },
+        schema={"option": pl.String, "label": pl.String, "population": pl.Float64},
+    )
+    counts = counts.rename({counts.columns[0]: "option"}).cast({"option": pl.String})
+    frame = options.join(counts, on="option", how="left").with_columns(
+        pl.col("submissions").fill_null(0).cast(pl.Int64)
+    )
+    answered_total = frame["submissions"].sum()
+    population_total = frame["population"].sum()
+    return frame.with_columns(
+        share=pl.col("submissions") / answered_total
+        if answered_total
+        else pl.lit(None, pl.Float64),
+        population_share=pl.col("population") / population_total if population_total else None,
+        per_10k_residents=pl.col("submissions") / pl.col("population") * 10_000,
+    )
+
+
+def district_weights(table: pl.DataFrame, question: Question) -> Weights | None:
+    """Post-stratification by district population, or None when populations are unknown.
+
+    Residents who named a district with a known population are reweighted so each district
+    counts in proportion to its population; the others keep weight 1 (their share of the
+    sample is left as it is)."""
+    known = {o.id: o.population for o in question.options if o.population}
+    column = f"answer.{question.id}"
+    if not known or column not in table.columns or table.is_empty():
+        return None
+    answer = table.get_column(column)
+    in_known = answer.is_in(list(known))
+    answered = int(in_known.sum())
+    if answered == 0:
+        return None
+    counts = answer.filter(in_known).value_counts(name="n")
+    n_s = dict(zip(counts[counts.columns[0]].to_list(), counts["n"].to_list(), strict=True))
+    # Districts nobody answered from cannot be weighted up; the others share their population.
+    population = sum(known[k] for k in n_s)
+    factor = {k: (known[k] / population) / (n_s[k] / answered) for k in n_s}
+    values = answer.replace_strict(factor, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
+    note = (
+        f"{answered:,} of {table.height:,} submissions named a district with a known population "
+        "and are weighted so that each district counts in proportion to its population; "
+        f"the others keep weight 1. {len(n_s)} of {len(known)} districts have submissions."
+    )
+    return Weights(values.rename("weight"), kish_n_eff(values), question.id, note)
+
+
+def _wilson(share: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval for a share observed over n (here: the effective sample size)."""
+    z2 = Z95 * Z95
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * (share * (1 - share) / n + z2 / (4 * n * n)).sqrt() / (1 + z2 / n)
+    return centre - half, centre + half
+
+
+def line_table(
+    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
+) -> pl.DataFrame:
+    """Per line, in the budget's order: city's amount, n, (weighted) mean with its 95% CI,
+    median and quartiles, shares raising / cutting / keeping with Wilson 95% CIs, and net
+    support (raising minus cutting). Amounts in cents; shares in [0, 1]."""
+    w = weights if weights is not None else pl.Series("weight", [1.0] * table.height)
+    n = table.height
+    n_eff = kish_n_eff(w) if n else 0.0
+    frame = table.with_columns(w.alias("__w"))
+    weight, total_weight = pl.col("__w"), pl.col("__w").sum()
+    expressions = []
+    for line in lines.iter_rows(named=True):  # one expression set per line, one query in all
+        x, base, key = pl.col(line["id"]).cast(pl.Float64), line["amount"], line["id"]
+        mean = (x * weight).sum() / total_weight
+        expressions += [
+            mean.alias(f"{key}\tmean"),
+            (((x - mean) ** 2) * weight).sum().truediv(total_weight).alias(f"{key}\tvar"),
+            x.quantile(0.25, "linear").alias(f"{key}\tq1"),
+            x.median().alias(f"{key}\tmedian"),
+            x.quantile(0.75, "linear").alias(f"{key}\tq3"),
+            ((x > base).cast(pl.Float64) * weight)
+            .sum()
+            .truediv(total_weight)
+            .alias(f"{key}\traised"),
+            ((x < base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias(f"{key}\tcut"),
+        ]
+    stats = pl.DataFrame()
+    if n and expressions:
+        wide = frame.select(expressions).row(0, named=True)
+        names = ("mean", "var", "q1", "median", "q3", "raised", "cut")
+        stats = pl.DataFrame(
+            {
+                "line_id": lines["id"],
+                **{name: [wide[f"{key}\t{name}"] for key in lines["id"]] for name in names},
+            },
+            schema_overrides=dict.fromkeys(names, pl.Float64),
+        )
+    n_expr = pl.lit(max(n_eff, 1.0))
+    raised_lo, raised_hi = _wilson(pl.col("raised"), n_expr)
+    cut_lo, cut_hi = _wilson(pl.col("cut"), n_expr)
+    half = Z95 * (pl.col("var") / n_expr).sqrt()
+    base = lines.select(
+        line_id="id",
+        department="department",
+        program="program",
+        kind="kind",
+        city="amount",
+        locked="locked",
+    )
+    if stats.is_empty() or n == 0:
+        return base.with_columns(submissions=pl.lit(0))
+    return (
+        base.join(stats, on="line_id", how="left", maintain_order="left")
+        .with_columns(
+            submissions=pl.lit(n),
+            mean_low=pl.col("mean") - half,
+            mean_high=pl.col("mean") + half,
+            raised_low=raised_lo,
+            raised_high=raised_hi,
+            cut_low=cut_lo,
+            cut_high=cut_hi,
+            kept=1 - pl.col("raised") - pl.col("cut"),
+            net_support=pl.col("raised") - pl.col("cut"),
+        )
+        .drop("var")
+    )
+
+
+def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Each submission's spending, rescaled to sum to 1 (rows spending nothing are dropped):
+    how each resident would split whatever they chose to spend."""
+    spend = lines.filter(pl.col("kind") == "expense")["id"].to_list()
+    amounts = table.select(pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend)
+    totals = amounts.sum_horizontal()
+    keep = totals > 0
+    shares = amounts.filter(keep).with_columns(pl.all() / totals.filter(keep))
+    return shares, spend
+
+
+WHOLE_BUDGET_METHODS = ("mean", "median", "independent_markets", "utilitarian")
+
+
+def whole_budget(
+    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
+) -> pl.DataFrame:
+    """The spending lines under each aggregation method, scaled to the city's total spending,
+    next to the city's own figures. Rows: lines; columns: city and one per method (cents)."""
+    shares, spend = spending_shares(table, lines)
+    city = lines.filter(pl.col("kind") == "expense")
+    total = float(city["amount"].sum())
+    frame = city.select(line_id="id", department="department", program="program", city="amount")
+    if shares.is_empty():
+        return frame
+    kept_weights = None
+    if weights is not None:
+        spend_total = table.select(pl.sum_horizontal(pl.col(c).clip(lower_bound=0) for c in spend))
+        kept_weights = weights.filter(spend_total.to_series() > 0)
+    results = {
+        method: aggregate(shares, total=1.0, method=method, weights=kept_weights)
+        for method in WHOLE_BUDGET_METHODS
+    }
+    return frame.with_columns(
+        pl.Series(method, [value * total for value in values]) for method, values in results.items()
+    )
+
+
+def bootstrap_interval(
+    table: pl.DataFrame,
+    lines: pl.DataFrame,
+    *,
+    method: str = "independent_markets",
+    resamples: int = 200,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Percentile 95% intervals of a method's spending allocation, resampling residents with
+    replacement (aggregation.md §4.5). Columns: line_id, low, high (cents)."""
+    shares, spend = spending_shares(table, lines)
+    total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
+    if shares.height < 2:
+        return pl.DataFrame(
+            {"line_id": spend, "low": [None] * len(spend), "high": [None] * len(spend)}
+        )
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(resamples):
+        counts = _multinomial_counts(rng, shares.height)
+        draws.append(
+            [v * total for v in aggregate(shares, total=1.0, method=method, weights=counts)]
+        )
+    matrix = pl.DataFrame(draws, schema=spend, orient="row")
+    return pl.DataFrame(
+        {
+            "line_id": spend,
+            "low": [matrix[c].quantile(0.025, "linear") for c in spend],
+            "high": [matrix[c].quantile(0.975, "linear") for c in spend],
+        }
+    )
+
+
+def _multinomial_counts(rng: random.Random, n: int) -> Sequence[float]:
+    """How often each resident appears in one bootstrap resample (weights = multiplicities)."""
+    counts = [0.0] * n
+    for index in rng.choices(range(n), k=n):
+        counts[index] += 1.0
+    return counts
+
+
+def comments(
+    table: pl.DataFrame, lines: pl.DataFrame, *, search: str = "", line: str = ""
+) -> pl.DataFrame:
+    """Every comment as a row (receipt, submitted_at, line_id, program, text), newest first,
+    filtered by a line ("" overall, "*" all) and a case-insensitive search."""
+    columns = [c for c in table.columns if c == "comment" or c.startswith("comment.")]
+    if not columns:
+        return pl.DataFrame(
+            schema={
+                "receipt": pl.String,
+                "submitted_at": pl.Datetime,
+                "line_id": pl.String,
+                "program": pl.String,
+                "text": pl.String,
+            }
+        )
+    long = (
+        table.select("receipt", "submitted_at", *columns)
+        .unpivot(index=["receipt", "submitted_at"], variable_name="column", value_name="text")
+        .drop_nulls("text")
+        .with_columns(line_id=pl.col("column").str.strip_prefix("comment").str.strip_prefix("."))
+        .drop("column")
+    )
+    names = lines.select(line_id="id", program=pl.format("{}: {}", "department", "program"))
+    long = long.join(names, on="line_id", how="left").with_columns(
+        pl.col("program").fill_null("Whole budget")
+    )
+    if line and line != "*":
+        long = long.filter(pl.col("line_id") == ("" if line == "overall" else line))
+    if search:
+        long = long.filter(
+            pl.col("text").str.to_lowercase().str.contains(search.lower(), literal=True)
+        )
+    return long.sort("submitted_at", descending=True).select(
+        "receipt", "submitted_at", "line_id", "program", "text"
+    )
+
+
+def segment(table: pl.DataFrame, question_id: str, option: str) -> pl.DataFrame:
+    """Only the submissions that gave this answer."""
+    column = f"answer.{question_id}"
+    if column not in table.columns:
+        return table.clear()
+    return table.filter(pl.col(column) == option)
+
+
+def round_or_none(value: float | None) -> int | None:
+    return (
+        None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value)
+    )

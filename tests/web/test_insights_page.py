@@ -1,0 +1,77 @@
+"""The staff dashboard over HTTP: what residents sent, shown with its uncertainty, filtered."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from budget_sim.storage import NewSubmission, save_many
+from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
+from tests.web.test_staff import make_staff, sign_in
+
+
+@pytest.fixture
+def staff(client, settings):
+    make_staff(settings.database_url, "ada@city.gov")
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as browser:
+        sign_in(browser, "ada@city.gov")
+        yield browser
+
+
+def resident_submits(client, budget, *, steps: int, age: str, comment: str) -> None:
+    line = adjustable_expense(budget, max_step=budget.rules.tolerance)
+    page = client.get(f"/b/{SLUG}").text
+    form = {
+        "ballot": ballot_of(page),
+        f"line.{line['id']}": units(line["amount"] + steps * line["step"]),
+        "answer.age-band": age,
+        "comment": comment,
+    }
+    assert client.post(f"/b/{SLUG}/submit", data=form).status_code == 303
+
+
+def test_the_dashboard_shows_results_segments_and_comments(client, budget, staff):
+    resident_submits(client, budget, steps=1, age="25-34", comment="Fund the parks")
+    resident_submits(client, budget, steps=0, age="65-plus", comment="Keep it as it is")
+    database = client.app_state["database"]
+    amounts = dict(budget.lines.select("id", "amount").iter_rows())
+    with database.writing() as session:
+        demo = NewSubmission(SLUG, budget.version, budget.line_ids, "d1", amounts, {}, True)
+        save_many(session, [demo])
+
+    page = staff.get(f"/staff/b/{SLUG}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert "<strong>2</strong> submissions" in html and "demo submissions excluded" in html
+    assert "What residents want: Independent Markets" in html
+    assert "Nobody can pull the result their way by exaggerating" in html
+    assert "Raised (95% CI)" in html and "Fund the parks" in html
+
+    with_demo = staff.get(f"/staff/b/{SLUG}?synthetic=1").text
+    assert "<strong>3</strong> submissions" in with_demo
+
+    older = staff.get(f"/staff/b/{SLUG}?segment=age-band:65-plus").text
+    assert "<strong>1</strong> submission in this segment (of 2)" in older
+    assert "Keep it as it is" in older and "Fund the parks" not in older
+
+    searched = staff.get(f"/staff/b/{SLUG}?q=PARKS").text
+    assert "Fund the parks" in searched and "Keep it as it is" not in searched
+
+
+def test_weighting_by_ward_population_reports_the_effective_sample(client, staff, settings):
+    chicago = client.app_state["budgets"]["chicago-fy2026"]
+    amounts = dict(chicago.lines.select("id", "amount").iter_rows())
+    # Balanced enough for storage (demo rows skip the rule check): 3 from ward 1, 1 from ward 2.
+    batch = [
+        NewSubmission(
+            "chicago-fy2026", chicago.version, chicago.line_ids, f"n{i}", amounts, {"ward": ward}
+        )
+        for i, ward in enumerate(["ward-1", "ward-1", "ward-1", "ward-2"])
+    ]
+    with client.app_state["database"].writing() as session:
+        save_many(session, batch)
+    html = staff.get("/staff/b/chicago-fy2026?weights=district").text
+    # Wards are equal in population: ward 1 (3 answers) weighs 2/3 each, ward 2 weighs 2;
+    # n_eff = (3 * 2/3 + 2)^2 / (3 * 4/9 + 4) = 16 / (16/3) = 3.
+    assert "Effective sample size (Kish): 3 of 4" in html
+    assert "2 of 50 districts have submissions" in html
