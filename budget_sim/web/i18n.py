@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from budget_sim.money import CENTS_PER_UNIT
@@ -70,13 +70,7 @@ class Formatter:
     def money(self, cents: int) -> str:
         """Whole currency units: 123456789 -> "$1,234,568"."""
         units = (abs(cents) + CENTS_PER_UNIT // 2) // CENTS_PER_UNIT
-        text = format_currency(
-            units,
-            self.currency,
-            format=_whole_pattern(self.locale),
-            locale=self.locale,
-            currency_digits=False,
-        )
+        text = _whole_money(self.lang, self.country, self.currency, units)
         return f"-{text}" if cents < 0 and units else text
 
     def signed(self, cents: int) -> str:
@@ -124,6 +118,23 @@ def _locale(lang: str, country: str) -> Locale:
         return Locale.parse(f"{lang}_{country}")
     except (UnknownLocaleError, ValueError):
         return Locale.parse(lang)
+
+
+def _whole_money(lang: str, country: str, currency: str, units: int) -> str:
+    """Babel's currency pattern for the locale, applied by hand: format_currency re-reads the
+    locale data on every call, and a page formats hundreds of amounts."""
+    pattern, group, symbol = _money_parts(lang, country, currency)
+    return pattern.replace("#,##0", f"{units:,}".replace(",", group)).replace("¤", symbol)
+
+
+@cache
+def _money_parts(lang: str, country: str, currency: str) -> tuple[str, str, str]:
+    locale = _locale(lang, country)
+    pattern = _whole_pattern(locale)
+    if "#,##0" not in pattern:  # a pattern grouped otherwise (e.g. lakhs): plain grouping
+        pattern = "¤#,##0"
+    symbol = locale.currency_symbols.get(currency, currency)
+    return pattern, locale.number_symbols["latn"]["group"], symbol
 
 
 @cache

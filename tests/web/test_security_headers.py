@@ -40,3 +40,13 @@ def test_templates_escape_what_they_show(client):
     response = client.get("/b/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert response.status_code == 404
     assert "<script>alert(1)</script>" not in response.text
+
+
+def test_public_pages_are_compressed_and_staff_pages_are_not(client):
+    page = client.get("/b/oakland-fy2023", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in page.headers["vary"].lower()
+    script = client.get("/static/vendor/htmx.min.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"
+    staff = client.get("/staff/login", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in staff.headers  # BREACH: secrets beside reflected text
