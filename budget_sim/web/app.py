@@ -18,6 +18,7 @@ from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
 from budget_sim.web import resident, staff
 from budget_sim.web.ballots import BallotSigner
+from budget_sim.web.compression import PublicGZipMiddleware
 from budget_sim.web.errors import exception_handlers
 from budget_sim.web.limits import BodyLimitMiddleware
 from budget_sim.web.security import SecurityHeadersMiddleware
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[
+            Middleware(PublicGZipMiddleware),  # outermost: compresses pages and static files
             Middleware(SecurityHeadersMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
