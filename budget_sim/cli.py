@@ -59,9 +59,16 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _budget(slug: str):  # type: ignore[no-untyped-def]
-    from budget_sim.data import load_all
+    """The budget residents get for `slug`: budget_data/, or a revision an admin published."""
+    from budget_sim.storage import Database
+    from budget_sim.web.registry import load_budgets
 
-    budgets = load_all(get_settings().data_dir)
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        budgets = load_budgets(settings, database)
+    finally:
+        database.dispose()
     if slug not in budgets:
         raise SystemExit(f"No budget {slug!r}. Known: {', '.join(sorted(budgets))}")
     return budgets[slug]

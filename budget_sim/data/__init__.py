@@ -6,7 +6,29 @@ it finds, each with file, row and column, as `Problem`s (raised together in a `D
 
 from __future__ import annotations
 
+from budget_sim.data.compose import compose_manifest, dump_toml, manifest_fields
 from budget_sim.data.importer import SOURCE_COLUMNS, import_source
-from budget_sim.data.package import check_package, load_all, load_package
+from budget_sim.data.package import (
+    check_package,
+    load_all,
+    load_package,
+    load_package_files,
+    package_digest,
+    package_files,
+    read_package_files,
+)
 
-__all__ = ["SOURCE_COLUMNS", "check_package", "import_source", "load_all", "load_package"]
+__all__ = [
+    "SOURCE_COLUMNS",
+    "check_package",
+    "compose_manifest",
+    "dump_toml",
+    "import_source",
+    "load_all",
+    "load_package",
+    "load_package_files",
+    "manifest_fields",
+    "package_digest",
+    "package_files",
+    "read_package_files",
+]

@@ -8,7 +8,9 @@ import re
 import tomllib
 import types
 import typing
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -29,6 +32,7 @@ LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 _HOST_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(:(?P<port>[^:]*))?")
 _PORT = re.compile(r"[1-9][0-9]{0,4}")
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
 
@@ -118,6 +122,33 @@ def _tolerance(value: Any) -> Any:
     return parse_money(value, allow_negative=False)
 
 
+def _date(value: Any) -> Any:
+    """A TOML date (opens = 2026-03-01) or the same as an ISO text; never a date-time."""
+    if isinstance(value, datetime):
+        raise ValueError("write a date without a time, e.g. 2026-03-01")
+    if isinstance(value, str):
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            message = f"{value!r} is not a date: write YYYY-MM-DD, e.g. 2026-03-01"
+            raise ValueError(message) from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        if not _ZONE.fullmatch(value) or value in ("localtime", "posixrules"):
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as America/New_York or UTC"
+        ) from None
+    return value
+
+
 def _balance(value: str) -> str:
     if value not in {rule.value for rule in BalanceRule}:
         choices = ", ".join(rule.value for rule in BalanceRule)
@@ -198,6 +229,20 @@ class Manifest(_Strict):
     population: CountModel | None = None
     rules: RulesModel = Field(default_factory=RulesModel)
     questions: list[QuestionModel] = Field(default_factory=list)
+    opens: Annotated[date | None, BeforeValidator(_date)] = None  # first day submissions are taken
+    closes: Annotated[date | None, BeforeValidator(_date)] = None  # last day they are taken
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"  # where those days are counted
+
+    @field_validator("closes")
+    @classmethod
+    def _closes_after_opens(cls, closes: date | None, info: ValidationInfo) -> date | None:
+        opens = info.data.get("opens")
+        if closes is not None and opens is not None and closes < opens:
+            raise ValueError(
+                f"closes ({closes.isoformat()}) is before opens ({opens.isoformat()}): "
+                "the last day must be on or after the first"
+            )
+        return closes
 
     @field_validator("locales")
     @classmethod
@@ -227,6 +272,16 @@ class Manifest(_Strict):
 
     def rules_value(self) -> Rules:
         return self.rules.value()
+
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        """(first moment open, first moment closed): from 00:00 on `opens` to the end of
+        `closes`, in the package's time zone; None where no date is set."""
+        zone = ZoneInfo(self.timezone)
+        opens_at = datetime.combine(self.opens, time(), zone) if self.opens else None
+        closes_at = (
+            datetime.combine(self.closes + timedelta(days=1), time(), zone) if self.closes else None
+        )
+        return opens_at, closes_at
 
     def questions_value(self) -> tuple[Question, ...]:
         return tuple(

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import tempfile
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from budget_sim.data.lines import LOCALIZED_PREFIXES, read_lines
-from budget_sim.data.manifest import Manifest, read_manifest
+from budget_sim.data.manifest import SLUG, Manifest, read_manifest
 from budget_sim.data.table import read_table
 from budget_sim.errors import DataError, Problem
 from budget_sim.model.budget import Budget
 
 MANIFEST = "budget.toml"
 LINE_FILES = ("lines.csv", "lines.xlsx")
+LINES_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(csv|xlsx)")
 
 
 def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
@@ -64,8 +68,9 @@ def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
     if problems or manifest is None or frame is None:
         return None, problems
 
-    digest = hashlib.sha256(manifest_bytes + lines_path.read_bytes()).hexdigest()
+    digest = package_digest(manifest_bytes, lines_path.read_bytes())
     households, population = manifest.households, manifest.population
+    opens_at, closes_at = manifest.window()
     budget = Budget(
         slug=manifest.slug,
         city=manifest.city,
@@ -85,12 +90,20 @@ def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
         source=manifest.source.text,
         version=digest[:16],
         country=manifest.country,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        timezone=manifest.timezone,
     )
     variants = {lang: _variant(budget, manifest, frame, lang) for lang in manifest.locales}
     variants["en"] = budget
     for variant in variants.values():
         object.__setattr__(variant, "variants", variants)
     return budget, []
+
+
+def package_digest(manifest: bytes, lines: bytes) -> str:
+    """SHA-256 of a package's files; its first 16 hex digits are the budget's `version`."""
+    return hashlib.sha256(manifest + lines).hexdigest()
 
 
 def _base_lines(frame: pl.DataFrame) -> pl.DataFrame:
@@ -128,6 +141,48 @@ def load_package(path: Path) -> Budget:
     if problems or budget is None:
         raise DataError(problems)
     return budget
+
+
+def read_package_files(
+    slug: str, manifest: bytes, lines_name: str, lines: bytes
+) -> tuple[Budget | None, list[Problem]]:
+    """The budget in files that are not in a folder (an upload, a stored revision), checked
+    exactly as `check_package` checks a folder `slug/` holding `budget.toml` and `lines_name`:
+    same rules, same messages, problems named `slug/budget.toml` and `slug/<lines_name>`."""
+    if not SLUG.fullmatch(slug):
+        raise ValueError(f"not a budget slug: {slug!r}")
+    if not LINES_NAME.fullmatch(lines_name):
+        raise ValueError(f"not a lines file name: {lines_name!r}")
+    with tempfile.TemporaryDirectory(prefix="budget-sim-") as scratch:
+        folder = Path(scratch) / slug
+        folder.mkdir()
+        (folder / MANIFEST).write_bytes(manifest)
+        (folder / lines_name).write_bytes(lines)
+        return _read(folder)
+
+
+def load_package_files(slug: str, manifest: bytes, lines_name: str, lines: bytes) -> Budget:
+    """Like `read_package_files`; raises DataError listing every problem."""
+    budget, problems = read_package_files(slug, manifest, lines_name, lines)
+    if problems or budget is None:
+        raise DataError(problems)
+    return budget
+
+
+def package_files(path: Path) -> tuple[bytes, str, bytes]:
+    """The files of the package folder at `path` as `_read` picks them:
+    (budget.toml bytes, lines file name, lines file bytes). Raises DataError when missing."""
+    path = Path(path)
+    manifest = (path / MANIFEST).read_bytes()
+    try:
+        declared = tomllib.loads(manifest.decode("utf-8")).get("lines_file")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        declared = None
+    names = [declared] if isinstance(declared, str) else list(LINE_FILES)
+    for name in names:
+        if LINES_NAME.fullmatch(name) and (path / name).is_file():
+            return manifest, name, (path / name).read_bytes()
+    raise DataError([Problem(f"{path.name}/lines.csv", "file not found")])
 
 
 def package_folders(data_dir: Path) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 import polars as pl
@@ -102,6 +103,20 @@ class Budget:
     country: str = "US"  # ISO 3166 code: with the language, how numbers and money are written
     locale: str = "en"  # the language of the texts in this object
     variants: Mapping[str, Budget] = field(default_factory=dict, compare=False, repr=False)
+    opens_at: datetime | None = None  # first moment submissions are taken; None: always
+    closes_at: datetime | None = None  # first moment they are no longer taken; None: never
+    timezone: str = "UTC"  # IANA name the package's opens/closes dates are read in
+
+    def window(self, now: datetime) -> str:
+        """Whether residents may submit at `now` (aware): "open", "not_open_yet" or "closed"."""
+        if self.opens_at is not None and now < self.opens_at:
+            return "not_open_yet"
+        if self.closes_at is not None and now >= self.closes_at:
+            return "closed"
+        return "open"
+
+    def is_open(self, now: datetime) -> bool:
+        return self.window(now) == "open"
 
     def localized(self, lang: str) -> Budget:
         """This budget with titles, names and descriptions in `lang` (English when not offered)."""

@@ -60,6 +60,7 @@ class StoredSubmission:
     synthetic: bool
     comments: dict[str, str]
     locale: str
+    budget_version: str = ""  # the version (Budget.version) of the budget it was made against
 
 
 def new_receipt() -> str:
@@ -195,6 +196,9 @@ def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmissio
     comments = session.execute(
         select(Comment.line_id, Comment.text).where(Comment.submission_id == row.id)
     ).all()
+    version = session.execute(
+        select(BudgetVersion.digest).where(BudgetVersion.id == row.budget_version_id)
+    ).scalar_one()
     return StoredSubmission(
         receipt=row.receipt,
         budget_slug=row.budget_slug,
@@ -204,6 +208,7 @@ def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmissio
         synthetic=row.synthetic,
         comments=dict(comments),
         locale=row.locale,
+        budget_version=version,
     )
 
 

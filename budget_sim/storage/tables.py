@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -168,3 +169,25 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class BudgetPackage(Base):
+    """A budget package uploaded by an admin: one row per revision, never changed except from
+    draft to published. The newest published revision of a slug is the one residents get."""
+
+    __tablename__ = "budget_packages"
+    __table_args__ = (UniqueConstraint("slug", "revision"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per slug
+    manifest: Mapped[str] = mapped_column(Text)  # budget.toml, as checked
+    lines_name: Mapped[str] = mapped_column(String(64))  # lines.csv or lines.xlsx
+    lines: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of budget.toml + lines file
+    status: Mapped[str] = mapped_column(String(16))  # "draft" or "published"
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -12,15 +12,16 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from budget_sim.data import load_all
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
-from budget_sim.web import resident, staff
+from budget_sim.web import resident, staff, staff_budgets
 from budget_sim.web.ballots import BallotSigner
+from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
 from budget_sim.web.compression import PublicGZipMiddleware
 from budget_sim.web.errors import exception_handlers
 from budget_sim.web.limits import BodyLimitMiddleware
+from budget_sim.web.registry import load_budgets
 from budget_sim.web.security import SecurityHeadersMiddleware
 from budget_sim.web.signing import signing_key
 from budget_sim.web.templating import make_templates
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield {
                 "settings": settings,
-                "budgets": load_all(settings.data_dir),
+                "budgets": load_budgets(settings, database),  # budget_data/ + published
                 "database": database,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         *resident.routes,
         *staff.routes,
+        *staff_budgets.routes,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
     return Starlette(
@@ -62,7 +64,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(PublicGZipMiddleware),  # outermost: compresses pages and static files
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                # the one exception: budget files are uploaded here (admins only)
+                per_path={staff_budgets.UPLOAD_PATH: UPLOAD_MAX_BYTES},
+            ),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -21,12 +21,13 @@ from budget_sim.storage import (
     save_draft,
     save_submission,
 )
-from budget_sim.web import i18n
+from budget_sim.web import i18n, registry
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
 from budget_sim.web.pages import SimulatorPage, simulator_page
 from budget_sim.web.security import content_security_policy
+from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 SUMMARY_BLOCKS = ["summary", "department_totals"]
@@ -76,8 +77,9 @@ async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapp
 def home(request: Request) -> Response:
     display = read_display(request.query_params, None, i18n.interface_locales())
     i18n.activate(display.locale)
+    moment = now()
     budgets = sorted(
-        request.state.budgets.values(),
+        (b for b in request.state.budgets.values() if b.is_open(moment)),
         key=lambda b: (b.slug != request.state.settings.default_budget, b.city, -b.fiscal_year),
     )
     return request.state.templates.TemplateResponse(
@@ -89,7 +91,9 @@ def home(request: Request) -> Response:
 
 def simulator(request: Request) -> Response:
     budget, display = _show(_budget(request), request.query_params)
-    page = simulator_page(budget, request.state.ballots.issue(budget.slug), display=display)
+    ballot = request.state.ballots.issue(budget.slug)
+    notice = resident_notice(budget, now())  # outside the submission window: say so
+    page = simulator_page(budget, ballot, display=display, notice=notice)
     return _render(request, budget, page)
 
 
@@ -97,7 +101,9 @@ def embed(request: Request) -> Response:
     """The simulator without the site's header and footer, for a city's iframe (static/embed.js);
     `parent` (the embedding page's origin) is kept only if the budget allows it."""
     budget, display = _show(_budget(request), {**request.query_params, "embed": "1"})
-    page = simulator_page(budget, request.state.ballots.issue(budget.slug), display=display)
+    ballot = request.state.ballots.issue(budget.slug)
+    notice = resident_notice(budget, now())
+    page = simulator_page(budget, ballot, display=display, notice=notice)
     return _render(request, budget, page)
 
 
@@ -144,6 +150,12 @@ async def submit(request: Request) -> Response:
     if form.honeypot_filled:
         raise HTTPException(400, "This form was filled in by a robot.")
     ballots = request.state.ballots
+    closed = resident_notice(budget, now(), refused=True)
+    if closed:  # before opens or after closes: nothing is stored, the choices stay on the page
+        page = simulator_page(
+            budget, ballots.issue(budget.slug), form, display=display, notice=closed
+        )
+        return _render(request, budget, page, status=403)
     try:
         nonce = ballots.nonce(form.ballot, budget.slug)
     except ExpiredBallot:
@@ -205,18 +217,24 @@ def _store(request: Request, new: NewSubmission) -> str:
 
 
 def receipt(request: Request) -> Response:
-    budget, display = _show(_budget(request), request.query_params)
+    current = _budget(request)
+    budget, display = _show(current, request.query_params)
     with request.state.database.reading() as session:
         stored = get_submission(session, budget.slug, request.path_params["receipt"])
     if stored is None:
         raise HTTPException(404, i18n.gettext("There is no submitted budget at this address."))
+    if stored.budget_version != current.version:  # made before a revision: show that version
+        database = request.state.database
+        made_against = registry.budget_at(database, current.slug, stored.budget_version)
+        if made_against is not None:
+            budget, display = _show(made_against, request.query_params)
     form = ParsedForm(amounts=stored.amounts, answers=stored.answers, comments=stored.comments)
     page = simulator_page(budget, "", form, display=display)
     return request.state.templates.TemplateResponse(
         request,
         "resident/receipt.html",
         {"page": page, "stored": stored, "display": display},
-        headers=_resident_headers(budget),
+        headers=_resident_headers(current),  # who may frame it is today's allow-list
     )
 
 

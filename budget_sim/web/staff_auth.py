@@ -90,9 +90,12 @@ def same_origin(request: Request) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
-async def check_csrf(request: Request, signed_in: SignedIn) -> dict[str, str]:
-    """The form of a state-changing staff request, after its CSRF token and origin are checked."""
-    form = await request.form(max_files=0, max_fields=200)
+async def check_csrf(
+    request: Request, signed_in: SignedIn, *, max_files: int = 0
+) -> dict[str, str]:
+    """The text fields of a state-changing staff request, after its CSRF token and origin are
+    checked. Files (only where `max_files` allows) stay in `await request.form()`."""
+    form = await request.form(max_files=max_files, max_fields=200, max_part_size=256 * 1024)
     values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     if not same_origin(request) or values.get("csrf") != signed_in.csrf:
         raise HTTPException(
@@ -102,9 +105,12 @@ async def check_csrf(request: Request, signed_in: SignedIn) -> dict[str, str]:
     return values
 
 
-def staff_view(*, role: str | None = None) -> Callable[[Callable[..., Awaitable[Response]]], View]:
+def staff_view(
+    *, role: str | None = None, max_files: int = 0
+) -> Callable[[Callable[..., Awaitable[Response]]], View]:
     """Guard a view: signed-in staff only (of `role` when given); POSTs need the CSRF token.
-    The view gets (request, signed_in[, form]). Responses are never cached."""
+    The view gets (request, signed_in[, form]). Responses are never cached. A POST may carry
+    files only when `max_files` says so (an upload form)."""
 
     def wrap(view: Callable[..., Awaitable[Response]]) -> View:
         @wraps(view)
@@ -123,8 +129,11 @@ def staff_view(*, role: str | None = None) -> Callable[[Callable[..., Awaitable[
             if role is not None and signed_in.user.role != role:
                 raise HTTPException(403, "Your account cannot open this page.")
             if request.method == "POST":
-                form = await check_csrf(request, signed_in)
-                response = await view(request, signed_in, form)
+                try:
+                    form = await check_csrf(request, signed_in, max_files=max_files)
+                    response = await view(request, signed_in, form)
+                finally:
+                    await request.close()  # uploaded files' temporary files, even on refusal
             else:
                 response = await view(request, signed_in)
             response.headers.update(NO_STORE)
