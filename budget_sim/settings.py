@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "instance", description="Folder for the generated secret key"
     )
     max_body_bytes: int = Field(
-        default=64 * 1024, description="Largest request body accepted on resident routes"
+        default=2 * 1024 * 1024,
+        description="Largest request body accepted (a 349-line budget with a 500-character "
+        "comment on every line, urlencoded, is about 1.6 MB)",
     )
     ballot_max_age_seconds: int = Field(
         default=24 * 3600, description="How long a ballot token stays valid"

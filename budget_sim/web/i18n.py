@@ -26,6 +26,7 @@ CATALOGS = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
 
+@cache
 def interface_locales() -> tuple[str, ...]:
     """English plus every language with a catalog."""
     found = sorted(p.parent.parent.name for p in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))

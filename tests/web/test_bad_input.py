@@ -170,7 +170,7 @@ def test_wrong_content_type_is_415(client, rows, fresh):
 
 
 def test_oversized_body_is_413(client, rows, fresh):
-    response = client.post(f"/b/{SLUG}/submit", data={"ballot": fresh, "website": "x" * 70_000})
+    response = client.post(f"/b/{SLUG}/submit", data={"ballot": fresh, "website": "x" * 2_200_000})
     assert response.status_code == 413
     assert "more data than this site accepts" in response.text
     assert rows.submissions() == 0

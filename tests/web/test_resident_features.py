@@ -211,3 +211,15 @@ def test_a_draft_saved_inside_an_embed_links_to_the_full_site(client):
     shown = client.get(saved.headers["location"]).text
     link = re.search(r'<a class="draft-link" href="([^"]+)"', shown).group(1)
     assert link.endswith("?lang=es") and "embed" not in link
+
+
+def test_long_comments_on_a_large_budget_are_accepted(client, rows):
+    """Oakland's full form with a 500-character comment on 120 lines (about 80 KB, accented)."""
+    oakland = client.app_state["budgets"]["oakland-fy2023"]
+    page = client.get("/b/oakland-fy2023").text
+    comment = "é" * 500
+    form = {"ballot": ballot_of(page)}
+    form.update({f"comment.{line_id}": comment for line_id in oakland.line_ids[:120]})
+    response = client.post("/b/oakland-fy2023/submit", data=form)
+    assert response.status_code == 303
+    assert rows.submissions() == 1
