@@ -159,18 +159,11 @@ async def submit(request: Request) -> Response:
     try:
         nonce = ballots.nonce(form.ballot, budget.slug)
     except ExpiredBallot:
-        page = simulator_page(
-            budget,
-            ballots.issue(budget.slug),
-            form,
-            display=display,
-            attempted=True,
-            notice=i18n.gettext(
-                "This page was open for a long time, so nothing was saved yet. "
-                "Your choices are kept: check them and submit again."
-            ),
+        notice = i18n.gettext(
+            "This page was open for a long time, so nothing was saved yet. "
+            "Your choices are kept: check them and submit again."
         )
-        return _render(request, budget, page, status=422)
+        return _try_again(request, budget, form, display, notice)
     except ForgedBallot as error:
         raise HTTPException(
             403, "This form was not issued by this site for this budget."
@@ -195,20 +188,22 @@ async def submit(request: Request) -> Response:
     try:
         receipt = await run_in_threadpool(_store, request, new)
     except TokenReused:
-        page = simulator_page(
-            budget,
-            ballots.issue(budget.slug),
-            form,
-            display=display,
-            attempted=True,
-            notice=i18n.gettext(
-                "This form was already submitted with different amounts. "
-                "Your new choices are below: submit again to send them as a new budget."
-            ),
+        notice = i18n.gettext(
+            "This form was already submitted with different amounts. "
+            "Your new choices are below: submit again to send them as a new budget."
         )
-        return _render(request, budget, page, status=422)
+        return _try_again(request, budget, form, display, notice)
     url = request.url_for("receipt", slug=budget.slug, receipt=receipt)
     return RedirectResponse(f"{url}{display.query()}", status_code=303)
+
+
+def _try_again(
+    request: Request, budget: Budget, form: ParsedForm, display: Display, notice: str
+) -> Response:
+    """Nothing was stored: the resident's choices again, a fresh ballot, and why (422)."""
+    ballot = request.state.ballots.issue(budget.slug)
+    page = simulator_page(budget, ballot, form, display=display, attempted=True, notice=notice)
+    return _render(request, budget, page, status=422)
 
 
 def _store(request: Request, new: NewSubmission) -> str:
