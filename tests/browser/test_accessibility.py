@@ -54,6 +54,9 @@ def go_to_the_error_state(page: Page, lang: str) -> None:
     page.locator(f"#n-{LINE_A['id']}").fill(to_units_text(A_VALUE))
     page.locator(f"#n-{LINE_B['id']}").fill(to_units_text(B_TOO_HIGH))
     expect(status(page, "todo")).to_be_visible()
+    # Wait for the recalculation that lists line B's problem: it grows the summary and moves the
+    # Submit button, and a click during that swap can land beside the button.
+    expect(page.locator("#balance-status .problems li")).not_to_have_count(0)
     page.get_by_role("button", name=SUBMIT[lang]).click()
     expect(page.get_by_role("heading", name=NOT_SENT[lang])).to_be_visible()
 
