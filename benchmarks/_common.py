@@ -128,6 +128,7 @@ class _FormReader(HTMLParser):
         self.inside = False
         self.fields: list[tuple[str, str]] = []
         self.attrs_by_name: dict[str, dict[str, str]] = {}
+        self.textareas: set[str] = set()
         self._select: str | None = None
         self._textarea: str | None = None
         self._text: list[str] = []
@@ -151,6 +152,7 @@ class _FormReader(HTMLParser):
             self.attrs_by_name[a["name"]] = a
         elif tag == "textarea" and a.get("name"):
             self._textarea, self._text = a["name"], []
+            self.textareas.add(a["name"])
         elif tag == "select" and a.get("name"):
             self._select, self._first_option, self._selected = a["name"], None, None
         elif tag == "option" and self._select is not None:
@@ -179,7 +181,7 @@ class _FormReader(HTMLParser):
 
 @dataclass(frozen=True)
 class SimulatorForm:
-    """The simulator form of a GET page with one line moved up by one step."""
+    """The simulator form of a GET page with one line moved up by one step, as sent."""
 
     fields: list[tuple[str, str]]
     moved: str  # the field name of the moved line
@@ -195,8 +197,12 @@ class SimulatorForm:
         return sum(1 for name, _ in self.fields if name.startswith("line."))
 
 
-def simulator_form(html: str) -> SimulatorForm:
-    """Read the page's form and move the first adjustable line by one step (up, or down at max)."""
+def simulator_form(html: str, *, like_browser: bool = True) -> SimulatorForm:
+    """Read the page's form and move the first adjustable line by one step (up, or down at max).
+
+    `like_browser`: what static/simulator.js lets htmx send (its `htmx:configRequest` listener):
+    amounts equal to their `data-city` (and not marked invalid) and blank comment boxes are left
+    out. Otherwise every field, as a browser without that listener would send it."""
     reader = _FormReader("simulator")
     reader.feed(html)
     reader.close()
@@ -209,8 +215,24 @@ def simulator_form(html: str) -> SimulatorForm:
         top = Decimal(attrs["max"]) if attrs.get("max") else None
         moved = current + step if top is None or current + step <= top else current - step
         fields[index] = (name, _units(moved))
-        return SimulatorForm(fields, name, value, fields[index][1])
+        if like_browser:
+            fields = [f for f in fields if not _left_out_by_script(f, reader)]
+        return SimulatorForm(fields, name, value, _units(moved))
     raise RuntimeError("no adjustable line found in the simulator form")
+
+
+def _left_out_by_script(item: tuple[str, str], reader: _FormReader) -> bool:
+    """Mirrors static/simulator.js: unchanged amounts and blank comments are not sent."""
+    name, value = item
+    if name in reader.textareas:
+        return not value.strip()
+    attrs = reader.attrs_by_name.get(name, {})
+    return (
+        "amount" in attrs.get("class", "").split()
+        and "data-city" in attrs
+        and value == attrs["data-city"]
+        and attrs.get("aria-invalid") != "true"
+    )
 
 
 def _units(value: Decimal) -> str:

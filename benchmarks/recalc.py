@@ -1,10 +1,12 @@
 """Recalculation fragment of the 285-line Oakland budget: throughput, latency, where time goes.
 
 The fragment is what htmx sends when a resident moves a slider: `POST /b/oakland-fy2023` with
-`HX-Request: true` and the whole simulator form, urlencoded in document order, every named
-control as a browser serialises it (`ballot`, `website`, `line.<id>`, `comment.<id>`,
-`answer.<question>`...), read from the GET page with one line moved by one step
-(benchmarks/_common.py: simulator_form).
+`HX-Request: true` and the simulator form, urlencoded in document order, read from the GET page
+with one line moved by one step (benchmarks/_common.py: simulator_form). By default the body is
+what the browser sends today: static/simulator.js leaves out amounts equal to the city's and
+blank comments (Oakland: 5 fields, 245 bytes). --full-form sends every named control instead
+(`ballot`, `website`, every `line.<id>` and `comment.<id>`, `answer.<question>`...: 673 fields,
+35.5 KB), as browsers did before that script change.
 
 1. Over HTTP (DESIGN §9: throughput at least half a trivial route's; p99 under 20 ms at 32
    concurrent clients). One uvicorn worker serving benchmarks/bench_app.py:create_app (the
@@ -233,10 +235,11 @@ def over_http(args: argparse.Namespace, instance_folder: Path, env: dict[str, st
     measured: list[tuple[float, Run, Run]] = []  # (others' share of the CPUs, trivial, fragment)
     with running_server(command, env, port, log) as server:
         base = server.base
-        form = simulator_form(http_get(base + PATH))
+        form = simulator_form(http_get(base + PATH), like_browser=not args.full_form)
         fragment_bytes = check_fragment(base, form)
         print(
-            f"form: {len(form.fields)} fields ({form.line_count} lines), body "
+            f"form ({'every field' if args.full_form else 'as static/simulator.js sends it'}): "
+            f"{len(form.fields)} fields ({form.line_count} amounts), body "
             f"{len(form.body)} bytes; moved {form.moved} {form.before} -> {form.after}; "
             f"fragment response {fragment_bytes} bytes"
         )
@@ -460,7 +463,7 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
         budget = client.state["budgets"][SLUG]
         status, page_html = client.request("GET", PATH)
         assert status == 200, status
-        form = simulator_form(page_html.decode())
+        form = simulator_form(page_html.decode(), like_browser=not args.full_form)
         headers = [
             ("content-type", "application/x-www-form-urlencoded"),
             ("hx-request", "true"),
@@ -665,6 +668,11 @@ def main() -> int:
         type=int,
         default=3,
         help="give up after trials x this many attempts (then report what was measured)",
+    )
+    parser.add_argument(
+        "--full-form",
+        action="store_true",
+        help="send every form field, not only what static/simulator.js lets through",
     )
     parser.add_argument("--skip-http", action="store_true", help="only the in-process part")
     args = parser.parse_args()
