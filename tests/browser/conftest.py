@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +75,16 @@ class Server:
         return count
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`budget-sim db upgrade` then `budget-sim serve` on a free port, as a user would run them."""
-    folder = tmp_path_factory.mktemp("server")
+@contextmanager
+def running_server(folder: Path, **env_settings: str) -> Iterator[Server]:
+    """`budget-sim db upgrade` then `budget-sim serve` on a free port, as a user would run them,
+    with the database and instance folder in `folder` and any other BUDGET_SIM_* settings."""
     database_url = f"sqlite:///{folder / 'budget-sim.db'}"
     env = {
         **os.environ,
         "BUDGET_SIM_DATABASE_URL": database_url,
         "BUDGET_SIM_INSTANCE_DIR": str(folder / "instance"),
+        **env_settings,
     }
     command = [sys.executable, "-m", "budget_sim"]
     subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -104,7 +106,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.kill()
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
-    yield Server(url, database_url)
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    try:
+        yield Server(url, database_url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server on the shipped budgets, shared by the journeys."""
+    with running_server(tmp_path_factory.mktemp("server")) as running:
+        yield running

@@ -8,14 +8,9 @@ The app runs under uvicorn on 127.0.0.1; the city pages are served from 127.0.0.
 from __future__ import annotations
 
 import http.server
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,7 +33,7 @@ from playwright.sync_api import (
 from budget_sim.data import load_package
 from budget_sim.money import to_units_text
 from budget_sim.settings import PROJECT_ROOT
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, running_server
 from tests.web.test_embed import copy_with_origins
 
 SLUG = "cambridge-fy2026"
@@ -122,52 +117,22 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     copy_with_origins(
         PROJECT_ROOT / "budget_data" / SLUG, folder / "data" / SLUG, (allowed_origin,)
     )
-    database_url = f"sqlite:///{folder / 'budget-sim.db'}"
-    env = {
-        **os.environ,
-        "BUDGET_SIM_DATABASE_URL": database_url,
-        "BUDGET_SIM_DATA_DIR": str(folder / "data"),
-        "BUDGET_SIM_INSTANCE_DIR": str(folder / "instance"),
-    }
-    command = [sys.executable, "-m", "budget_sim"]
-    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    port = _free_port("127.0.0.1")
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    app_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+    with running_server(folder, BUDGET_SIM_DATA_DIR=str(folder / "data")) as app:
+        sites = []
+        for host, site_port in (("127.0.0.2", allowed_port), ("127.0.0.3", stranger_port)):
+            site = folder / host
+            site.mkdir()
+            (site / "index.html").write_text(_host_page(app.url), encoding="utf-8")
+            (site / "two.html").write_text(
+                _host_page(app.url, _snippet(app.url), _snippet(app.url, "es")), encoding="utf-8"
+            )
+            sites.append(_serve_city(host, site_port, site))
         try:
-            with urllib.request.urlopen(app_url + "/", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError((folder / "server.log").read_text())
-        time.sleep(0.2)
-
-    sites = []
-    for host, site_port in (("127.0.0.2", allowed_port), ("127.0.0.3", stranger_port)):
-        site = folder / host
-        site.mkdir()
-        (site / "index.html").write_text(_host_page(app_url), encoding="utf-8")
-        (site / "two.html").write_text(
-            _host_page(app_url, _snippet(app_url), _snippet(app_url, "es")), encoding="utf-8"
-        )
-        sites.append(_serve_city(host, site_port, site))
-    try:
-        yield Setup(Server(app_url, database_url), *sites)
-    finally:
-        for site in sites:
-            site.httpd.shutdown()
-            site.httpd.server_close()
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+            yield Setup(app, *sites)
+        finally:
+            for site in sites:
+                site.httpd.shutdown()
+                site.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
