@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
-from budget_sim.web import resident, staff, staff_budgets
+from budget_sim.web import resident, staff, staff_budgets, staff_insights
 from budget_sim.web.ballots import BallotSigner
 from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
 from budget_sim.web.compression import PublicGZipMiddleware
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *resident.routes,
         *staff.routes,
         *staff_budgets.routes,
+        *staff_insights.routes,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
     return Starlette(

@@ -5,37 +5,28 @@ from __future__ import annotations
 
 import json
 
-import polars as pl
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from budget_sim import accounts, exports
+from budget_sim import accounts
 from budget_sim.errors import Conflict
-from budget_sim.insights import dashboard
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
-from budget_sim.storage.exports import submissions_table
 from budget_sim.web.staff_auth import (
-    NO_STORE,
     SignedIn,
     clear_session_cookie,
     client_address,
     now,
+    render,
     same_origin,
     set_session_cookie,
     staff_view,
 )
 
 EMAIL_MAX = 254
-
-
-def _render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    return request.state.templates.TemplateResponse(
-        request, f"staff/{name}", {"display": None, **context}, status_code=status, headers=NO_STORE
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -51,7 +42,7 @@ def _safe_next(target: str | None) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    return _render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
 
 
 def _locked_until(session, email: str, address: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
@@ -124,7 +115,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
     target = _safe_next(str(form.get("next", "")))
     if not email or not password:
-        return _render(
+        return render(
             request,
             "login.html",
             {"next": target, "email": email, "error": "Enter your email and password."},
@@ -132,7 +123,7 @@ async def login(request: Request) -> Response:
         )
     token, error, status = await run_in_threadpool(_sign_in, request, email, password)
     if token is None:
-        return _render(
+        return render(
             request, "login.html", {"next": target, "email": email, "error": error}, status
         )
     response = RedirectResponse(target, status_code=303)
@@ -167,7 +158,7 @@ async def home(request: Request, signed_in: SignedIn) -> Response:
         with request.state.database.reading() as session:
             return {b.slug: count_submissions(session, b.slug) for b in budgets}
 
-    return _render(
+    return render(
         request,
         "home.html",
         {
@@ -184,7 +175,7 @@ async def users(request: Request, signed_in: SignedIn) -> Response:
         with request.state.database.reading() as session:
             return staff_db.list_staff(session)
 
-    return _render(
+    return render(
         request,
         "users.html",
         {
@@ -258,9 +249,9 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
 
     context["staff"] = await run_in_threadpool(everyone)
     if problems:
-        return _render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
+        return render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
     link = str(request.url_for("accept_invite", token=token))
-    return _render(
+    return render(
         request,
         "users.html",
         {
@@ -305,7 +296,7 @@ async def audit_log(request: Request, signed_in: SignedIn) -> Response:
         with request.state.database.reading() as session:
             return staff_db.recent_audit(session)
 
-    return _render(request, "audit.html", {"me": signed_in, "rows": await run_in_threadpool(rows)})
+    return render(request, "audit.html", {"me": signed_in, "rows": await run_in_threadpool(rows)})
 
 
 def _invited(request: Request) -> staff_db.Staff | None:
@@ -320,7 +311,7 @@ async def invite_page(request: Request) -> Response:
         raise HTTPException(
             404, "This invitation has expired or was already used. Ask an admin for a new one."
         )
-    return _render(request, "invite.html", {"user": user, "min_chars": accounts.PASSWORD_MIN_CHARS})
+    return render(request, "invite.html", {"user": user, "min_chars": accounts.PASSWORD_MIN_CHARS})
 
 
 async def accept_invite(request: Request) -> Response:
@@ -337,7 +328,7 @@ async def accept_invite(request: Request) -> Response:
     if problem is None and password != str(form.get("confirm", "")):
         problem = "and its confirmation differ: type the same password twice"
     if problem:
-        return _render(
+        return render(
             request,
             "invite.html",
             {
@@ -363,110 +354,6 @@ async def accept_invite(request: Request) -> Response:
     return RedirectResponse("/staff/login?welcome=1", status_code=303)
 
 
-def _units(frame: pl.DataFrame, line_ids: list[str]) -> pl.DataFrame:
-    """Cents to currency units with exactly two decimals (a Decimal, never a float)."""
-    return frame.with_columns(
-        (pl.col(line).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(20, 2)) for line in line_ids
-    )
-
-
-@staff_view()
-async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
-    """Every submission of a budget: one row each, one column per line (currency units),
-    answers and comments. Demo submissions only when asked (?synthetic=1)."""
-    slug, fmt = request.path_params["slug"], request.path_params["fmt"]
-    budget = request.state.budgets.get(slug)
-    if budget is None or not signed_in.user.may_see(slug):
-        raise HTTPException(404, "There is no budget at this address that your account can see.")
-    if fmt not in exports.FORMATS:
-        raise HTTPException(404, "Exports come as .csv, .xlsx or .parquet.")
-    include_synthetic = request.query_params.get("synthetic") == "1"
-
-    def build() -> bytes:
-        table = submissions_table(
-            request.state.database.read_engine,
-            slug,
-            budget.line_ids,
-            include_synthetic=include_synthetic,
-        )
-        with request.state.database.writing() as session:
-            staff_db.audit(
-                session,
-                "exported submissions",
-                now=now(),
-                user_id=signed_in.user.id,
-                detail=f"{slug} {fmt} rows={table.height} synthetic={include_synthetic}",
-                address=client_address(request),
-            )
-        return exports.encode(_units(table, budget.line_ids), fmt)
-
-    body = await run_in_threadpool(build)
-    name = f"{slug}-submissions{'-with-demo' if include_synthetic else ''}.{fmt}"
-    return Response(
-        body,
-        media_type=exports.FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-@staff_view()
-async def insights_page(request: Request, signed_in: SignedIn) -> Response:
-    """The dashboard of one budget: participation, per-line results with 95% intervals, the
-    whole budget under each aggregation method, segments and comments."""
-    slug = request.path_params["slug"]
-    budget = request.state.budgets.get(slug)
-    if budget is None or not signed_in.user.may_see(slug):
-        raise HTTPException(404, "There is no budget at this address that your account can see.")
-    params = request.query_params
-    include_synthetic = params.get("synthetic") == "1"
-    districts = [q for q in budget.questions if q.kind == "district"]
-    segment_value = params.get("segment", "")
-
-    def compute() -> dict:
-        table = submissions_table(
-            request.state.database.read_engine,
-            slug,
-            budget.line_ids,
-            include_synthetic=include_synthetic,
-        )
-        everyone = table.height
-        question_id, _, option = segment_value.partition(":")
-        if option:
-            table = dashboard.segment(table, question_id, option)
-        weights = None
-        if params.get("weights") == "district" and districts:
-            weights = dashboard.district_weights(table, districts[0])
-        values = weights.values if weights else None
-        return {
-            "everyone": everyone,
-            "table": table,
-            "per_day": dashboard.per_day(table) if table.height else None,
-            "districts": [(q, dashboard.by_district(table, q)) for q in districts],
-            "weights": weights,
-            "lines": dashboard.line_table(table, budget.lines, values),
-            "whole": dashboard.whole_budget(table, budget.lines, values) if table.height else None,
-            "comments": dashboard.comments(
-                table, budget.lines, search=params.get("q", ""), line=params.get("line", "*")
-            ).head(200),
-        }
-
-    results = await run_in_threadpool(compute)
-    return _render(
-        request,
-        "insights.html",
-        {
-            "me": signed_in,
-            "budget": budget,
-            "include_synthetic": include_synthetic,
-            "segment": segment_value,
-            "weighting": params.get("weights", ""),
-            "search": params.get("q", ""),
-            "comment_line": params.get("line", "*"),
-            **results,
-        },
-    )
-
-
 routes = [
     Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
     Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
@@ -478,13 +365,6 @@ routes = [
         "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
     ),
     Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
-    Route("/staff/b/{slug}", insights_page, name="staff_insights", methods=["GET"]),
-    Route(
-        "/staff/b/{slug}/submissions.{fmt}",
-        export_submissions,
-        name="staff_export",
-        methods=["GET"],
-    ),
     Route("/staff/invite/{token}", invite_page, name="invite_page", methods=["GET"]),
     Route("/staff/invite/{token}", accept_invite, name="accept_invite", methods=["POST"]),
 ]

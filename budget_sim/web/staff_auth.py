@@ -28,6 +28,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
+    """A staff page from templates/staff/, never cached."""
+    return request.state.templates.TemplateResponse(
+        request, f"staff/{name}", {"display": None, **context}, status_code=status, headers=NO_STORE
+    )
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 

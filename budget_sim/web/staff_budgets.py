@@ -23,7 +23,7 @@ from budget_sim.storage import packages as packages_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.web import budget_upload, registry
 from budget_sim.web.budget_review import review
-from budget_sim.web.staff_auth import NO_STORE, SignedIn, client_address, now, staff_view
+from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.windows import staff_window
 
 UPLOAD_PATH = "/staff/budgets/upload"
@@ -35,12 +35,6 @@ NEW_BUDGET_DEFAULTS = {
     "step_percent": "1",
     "timezone": "UTC",
 }
-
-
-def _render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    return request.state.templates.TemplateResponse(
-        request, f"staff/{name}", {"display": None, **context}, status_code=status, headers=NO_STORE
-    )
 
 
 def _slug(request: Request) -> str:
@@ -113,7 +107,7 @@ def _list_context(request: Request, signed_in: SignedIn) -> dict:
 @staff_view(role="admin")
 async def budgets(request: Request, signed_in: SignedIn) -> Response:
     context = await run_in_threadpool(_list_context, request, signed_in)
-    return _render(request, "budgets.html", context)
+    return render(request, "budgets.html", context)
 
 
 @staff_view(role="admin")
@@ -124,7 +118,7 @@ async def revise(request: Request, signed_in: SignedIn) -> Response:
     base = await run_in_threadpool(registry.current_files, state.settings, state.database, slug)
     if base is None:
         raise HTTPException(404, "There is no published budget with this slug to revise.")
-    return _render(
+    return render(
         request,
         "budget_revise.html",
         {
@@ -192,7 +186,7 @@ async def upload(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
     )
     checked = await run_in_threadpool(budget_upload.check, built)
     if checked.problems:
-        return _render(
+        return render(
             request,
             "budget_preview.html",
             {
@@ -248,11 +242,11 @@ async def revision_page(request: Request, signed_in: SignedIn) -> Response:
     if stored is None:
         raise HTTPException(404, "There is no such revision.")
     if stored.budget is None:
-        return _render(
+        return render(
             request, "budget_preview.html", {"me": signed_in, "problems": stored.problems}, 422
         )
     current = request.state.budgets.get(slug)
-    return _render(
+    return render(
         request,
         "budget_preview.html",
         {

@@ -1,0 +1,70 @@
+"""Every insight table of one budget, computed once from the submissions table: what the
+dashboard shows, what the exports and the JSON API hand out, under the same filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from budget_sim.insights import dashboard
+from budget_sim.model import Budget, Question
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an analyst chose to look at. `segment` is (question id, option id) or None."""
+
+    include_synthetic: bool = False
+    segment: tuple[str, str] | None = None
+    weighting: str = ""  # "" (every submission counts once) or "district"
+
+    @classmethod
+    def from_query(cls, params: dict[str, str] | object) -> Filters:
+        """From query parameters: synthetic=1, segment=question:option, weights=district."""
+        get = params.get  # type: ignore[attr-defined]
+        question, _, option = (get("segment", "") or "").partition(":")
+        return cls(
+            include_synthetic=get("synthetic") == "1",
+            segment=(question, option) if question and option else None,
+            weighting="district" if get("weights") == "district" else "",
+        )
+
+
+@dataclass
+class Report:
+    """The insight tables of a budget under some filters."""
+
+    everyone: int  # submissions before the segment filter
+    table: pl.DataFrame  # the submissions counted (after the segment filter)
+    weights: dashboard.Weights | None
+    districts: list[tuple[Question, pl.DataFrame]]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # export name -> table
+
+
+def district_questions(budget: Budget) -> list[Question]:
+    return [q for q in budget.questions if q.kind == "district"]
+
+
+def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
+    """All insight tables of `table` (a submissions table already read with or without demo
+    submissions, as `filters` says) for `budget`."""
+    everyone = table.height
+    if filters.segment is not None:
+        table = dashboard.segment(table, *filters.segment)
+    districts = district_questions(budget)
+    weights = None
+    if filters.weighting == "district" and districts:
+        weights = dashboard.district_weights(table, districts[0])
+    values = weights.values if weights else None
+    by_district = [(q, dashboard.by_district(table, q)) for q in districts]
+    tables: dict[str, pl.DataFrame] = {
+        "lines": dashboard.line_table(table, budget.lines, values),
+    }
+    if table.height:
+        tables["whole-budget"] = dashboard.whole_budget(table, budget.lines, values)
+        tables["participation-per-day"] = dashboard.per_day(table)
+    for question, frame in by_district:
+        tables[f"participation-by-{question.id}"] = frame
+    tables["comments"] = dashboard.comments(table, budget.lines)
+    return Report(everyone, table, weights, by_district, tables)
