@@ -113,20 +113,24 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _insights(args: argparse.Namespace) -> int:
-    from budget_sim.insights import line_stats
+    from budget_sim.insights.dashboard import line_table
     from budget_sim.money import format_money
-    from budget_sim.storage import Database, allocations_frame
+    from budget_sim.storage import Database
+    from budget_sim.storage.exports import submissions_table
 
     budget = _budget(args.slug)
     database = Database(get_settings().database_url)
     started = time.perf_counter()
-    frame = allocations_frame(
-        database.read_engine, budget.slug, include_synthetic=args.include_synthetic
+    table = submissions_table(
+        database.read_engine,
+        budget.slug,
+        budget.line_ids,
+        include_synthetic=args.include_synthetic,
     )
-    stats = line_stats(frame, budget.lines)
+    stats = line_table(table, budget.lines)
     elapsed = time.perf_counter() - started
     database.dispose()
-    count = frame["submission_id"].n_unique()
+    count = table.height
     which = "including synthetic" if args.include_synthetic else "synthetic excluded"
     print(f"{budget.title}: {count:,} submissions ({which}); computed in {elapsed:.2f} s")
     header = (
@@ -145,9 +149,9 @@ def _insights(args: argparse.Namespace) -> int:
         name = f"{row['department']}: {row['program']}"
         name = name if len(name) <= 58 else name[:57] + "…"
         print(
-            f"{name:<58} {format_money(row['baseline']):>15} {row['submissions']:>7,} "
-            f"{money(row['mean']):>15} {money(row['median']):>15} "
-            f"{share(row['share_raised']):>6} {share(row['share_cut']):>6}"
+            f"{name:<58} {format_money(row['city']):>15} {row['submissions']:>7,} "
+            f"{money(row.get('mean')):>15} {money(row.get('median')):>15} "
+            f"{share(row.get('raised')):>6} {share(row.get('cut')):>6}"
         )
     if count == 0 and not args.include_synthetic:
         print("No real submissions yet. Add --include-synthetic to see demo data.")

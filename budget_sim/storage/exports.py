@@ -1,64 +1,163 @@
-"""Submissions as one wide table (one row per submission), read through Arrow."""
+"""Submissions as one wide table (one row per submission), and a cache that keeps that table in
+memory per budget, reading only the submissions stored since it was last brought up to date."""
 
 from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Engine
 
-from budget_sim.storage.submissions import SLUG, allocations_frame, read_frame
+from budget_sim.storage.submissions import (
+    MISSING,
+    comment_rows,
+    submission_rows,
+    submission_stamp,
+    version_line_ids,
+)
 
-_read = read_frame
+HEAD = ("receipt", "submitted_at", "locale", "synthetic")
 
 
 def submissions_table(
-    engine: Engine, slug: str, line_ids: list[str], *, include_synthetic: bool = False
+    engine: Engine, slug: str, line_ids: Sequence[str], *, include_synthetic: bool = False
 ) -> pl.DataFrame:
     """receipt, submitted_at, locale, synthetic, then a column per line (cents, in `line_ids`
     order), `answer.<question>` per question answered by anyone, `comment` and `comment.<line>`.
-    Flagged submissions are left out."""
-    if not SLUG.fullmatch(slug):
-        raise ValueError(f"not a budget slug: {slug!r}")
-    synthetic = "" if include_synthetic else " AND synthetic = FALSE"
-    where = f"budget_slug = '{slug}' AND flagged = FALSE{synthetic}"
-    head = _read(
-        engine,
-        "SELECT id AS submission_id, receipt, created_at AS submitted_at, locale, synthetic "
-        f"FROM submissions WHERE {where} ORDER BY id",
-    ).cast({"submission_id": pl.Int64, "synthetic": pl.Boolean})
-    when = head.schema["submitted_at"]
-    if when == pl.String:  # SQLite keeps times as text, in UTC
-        head = head.with_columns(pl.col("submitted_at").str.to_datetime(time_zone="UTC"))
-    elif isinstance(when, pl.Datetime):
-        utc = pl.col("submitted_at")
-        utc = utc.dt.convert_time_zone("UTC") if when.time_zone else utc.dt.replace_time_zone("UTC")
-        head = head.with_columns(utc)
-    if head.is_empty():
-        return head.with_columns(pl.lit(None, pl.Int64).alias(line) for line in line_ids)
-    amounts = allocations_frame(engine, slug, include_synthetic=include_synthetic).pivot(
-        on="line_id", index="submission_id", values="amount"
-    )
-    table = head.join(amounts, on="submission_id", how="left").with_columns(
-        pl.lit(None, pl.Int64).alias(line) for line in line_ids if line not in amounts.columns
-    )
-    inner = f"SELECT id FROM submissions WHERE {where}"
-    for source, key, value, prefix in (
-        ("answers", "question_id", "value", "answer."),
-        ("comments", "line_id", "text", "comment."),
-    ):
-        long = _read(
-            engine,
-            f"SELECT submission_id, {key} AS k, {value} AS v FROM {source} "
-            f"WHERE submission_id IN ({inner})",
+    Flagged submissions are left out; demo ones unless asked for."""
+    table = _read(engine, slug, line_ids, after_id=0).table.drop("submission_id")
+    return table if include_synthetic else table.filter(~pl.col("synthetic"))
+
+
+@dataclass(frozen=True)
+class _Read:
+    table: pl.DataFrame
+    highest_id: int
+
+
+def _read(engine: Engine, slug: str, line_ids: Sequence[str], *, after_id: int) -> _Read:
+    rows = submission_rows(engine, slug, after_id=after_id)
+    comments = comment_rows(engine, slug, after_id=after_id) if rows.height else None
+    versions = version_line_ids(engine, slug) if rows.height else {}
+    table = _widen(rows, comments, versions, line_ids)
+    highest = int(rows["submission_id"].max()) if rows.height else after_id  # type: ignore[arg-type]
+    return _Read(table, highest)
+
+
+def _widen(
+    rows: pl.DataFrame,
+    comments: pl.DataFrame | None,
+    versions: dict[int, list[str]],
+    line_ids: Sequence[str],
+) -> pl.DataFrame:
+    """Unpack each budget version's amounts into a column per line, answers into `answer.*`
+    columns and comments into `comment*` columns."""
+    parts = []
+    for version, part in rows.partition_by("version_id", as_dict=True).items():
+        packed = versions[version[0]]  # type: ignore[index]
+        kept = [(index, line) for index, line in enumerate(packed) if line in line_ids]
+        array = pl.col("amounts").bin.reinterpret(dtype=pl.Array(pl.Int64, len(packed)))
+        amount = [array.arr.get(index).alias(line) for index, line in kept]
+        parts.append(part.select("submission_id", *HEAD, *amount, "answers"))
+    if parts:
+        table = pl.concat(parts, how="diagonal").sort("submission_id")
+    else:
+        table = rows.select("submission_id", *HEAD, "answers")
+    table = table.with_columns(
+        (
+            pl.when(pl.col(line) != MISSING).then(pl.col(line))
+            if line in table.columns
+            else pl.lit(None)
         )
-        if long.is_empty():
-            continue
-        wide = (
-            long.cast({"submission_id": pl.Int64, "k": pl.String, "v": pl.String})
-            .with_columns(
-                k=pl.when(pl.col("k") == "").then(pl.lit("comment")).otherwise(prefix + pl.col("k"))
-            )
-            .pivot(on="k", index="submission_id", values="v")
-        )
-        table = table.join(wide, on="submission_id", how="left")
+        .cast(pl.Int64)
+        .alias(line)
+        for line in line_ids
+    )
+    table = table.join(
+        _answer_columns(table["answers"]), on="answers", how="left", maintain_order="left"
+    ).drop("answers")
+    if comments is not None and comments.height:
+        wide = comments.with_columns(
+            k=pl.when(pl.col("line_id") == "")
+            .then(pl.lit("comment"))
+            .otherwise("comment." + pl.col("line_id"))
+        ).pivot(on="k", index="submission_id", values="text")
+        table = table.join(wide, on="submission_id", how="left", maintain_order="left")
+    return _ordered(table, line_ids)
+
+
+def _answer_columns(answers: pl.Series) -> pl.DataFrame:
+    """One row per distinct JSON text of answers: `answers` and an `answer.<question>` column
+    per question. Residents give few distinct answer sets, so only those are parsed."""
+    distinct = answers.unique(maintain_order=True)
+    parsed = [json.loads(text) for text in distinct]
+    keys = sorted({key for answer in parsed for key in answer})
+    return pl.DataFrame(
+        {
+            "answers": distinct,
+            **{f"answer.{key}": [answer.get(key) for answer in parsed] for key in keys},
+        },
+        schema={"answers": pl.String, **{f"answer.{key}": pl.String for key in keys}},
+    )
+
+
+@dataclass
+class _Entry:
+    line_ids: tuple[str, ...]
+    stamp: tuple[int, int]  # (unflagged submissions, highest id) before the last read
+    highest_id: int  # the highest id read
+    table: pl.DataFrame  # every unflagged submission, demo ones included
+    real: pl.DataFrame | None = None  # the same without demo submissions, made on first use
+
+
+class SubmissionTables:
+    """The wide submissions table of each budget, kept in memory. Each `get` costs one indexed
+    count; when submissions were stored since, only those are read and appended. Anything else
+    (flagged or deleted rows, a new set of lines) makes a full read."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, slug: str, line_ids: Sequence[str], *, include_synthetic: bool
+    ) -> tuple[pl.DataFrame, tuple[int, int]]:
+        """The table (as `submissions_table` makes it) and the stamp it is current for."""
+        with self._lock:  # one refresh at a time: concurrent requests wait for it, not repeat it
+            entry = self._refresh(slug, tuple(line_ids))
+            if not include_synthetic and entry.real is None:
+                entry.real = entry.table.filter(~pl.col("synthetic"))
+        table = entry.table if include_synthetic else entry.real
+        assert table is not None
+        return table.drop("submission_id"), entry.stamp
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _refresh(self, slug: str, line_ids: tuple[str, ...]) -> _Entry:
+        stamp = submission_stamp(self._engine, slug)
+        entry = self._entries.get(slug)
+        if entry is not None and entry.line_ids == line_ids:
+            if entry.stamp == stamp:
+                return entry
+            if stamp[0] > entry.table.height:
+                new = _read(self._engine, slug, line_ids, after_id=entry.highest_id)
+                table = pl.concat([entry.table, new.table], how="diagonal_relaxed")
+                if table.height >= stamp[0]:  # nothing missing (rows stored since may be in)
+                    entry = _Entry(line_ids, stamp, new.highest_id, _ordered(table, line_ids))
+                    self._entries[slug] = entry
+                    return entry
+        read = _read(self._engine, slug, line_ids, after_id=0)
+        entry = _Entry(line_ids, stamp, read.highest_id, read.table)
+        self._entries[slug] = entry
+        return entry
+
+
+def _ordered(table: pl.DataFrame, line_ids: Sequence[str]) -> pl.DataFrame:
     extra = sorted(c for c in table.columns if c.startswith(("answer.", "comment")))
-    return table.select("receipt", "submitted_at", "locale", "synthetic", *line_ids, *extra)
+    return table.select("submission_id", *HEAD, *line_ids, *extra)

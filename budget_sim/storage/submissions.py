@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import secrets
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +17,23 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from budget_sim.storage.tables import Allocation, Answer, BudgetVersion, Comment, Submission
+from budget_sim.storage.tables import BudgetVersion, Comment, Submission
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MISSING = -(2**63)  # in a packed row: no amount for this line
+
+
+def pack_amounts(line_ids: Sequence[str], amounts: Mapping[str, int]) -> bytes:
+    """Cents per line as little-endian int64 in `line_ids` order (MISSING where absent)."""
+    unknown = set(amounts) - set(line_ids)
+    if unknown:
+        raise ValueError(f"amounts for lines the budget version does not have: {sorted(unknown)}")
+    return struct.pack(f"<{len(line_ids)}q", *(amounts.get(i, MISSING) for i in line_ids))
+
+
+def unpack_amounts(line_ids: Sequence[str], packed: bytes) -> dict[str, int]:
+    values = struct.unpack(f"<{len(line_ids)}q", packed)
+    return {i: v for i, v in zip(line_ids, values, strict=True) if v != MISSING}
 
 
 class TokenReused(Exception):
@@ -113,6 +128,8 @@ def save_submission(session: Session, new: NewSubmission) -> str:
             "created_at": datetime.now(UTC),
             "synthetic": new.synthetic,
             "locale": new.locale,
+            "amounts": pack_amounts(new.line_ids, new.amounts),
+            "answers": _answers_json(new),
         },
     )
     if submission_id is None:
@@ -128,29 +145,17 @@ def save_submission(session: Session, new: NewSubmission) -> str:
     return receipt
 
 
+def _answers_json(new: NewSubmission) -> str:
+    return json.dumps({k: v for k, v in sorted(new.answers.items()) if v}, ensure_ascii=False)
+
+
 def _insert_details(session: Session, rows: Sequence[tuple[int, NewSubmission]]) -> None:
-    allocations = [
-        {"submission_id": sid, "line_id": line_id, "amount": amount}
-        for sid, new in rows
-        for line_id, amount in new.amounts.items()
-    ]
-    answers = [
-        {"submission_id": sid, "question_id": qid, "value": value}
-        for sid, new in rows
-        for qid, value in new.answers.items()
-        if value
-    ]
     comments = [
         {"submission_id": sid, "line_id": line_id, "text": text}
         for sid, new in rows
         for line_id, text in new.comments.items()
         if text
     ]
-    # Core inserts (executemany), not the ORM's bulk path: a thousand submissions of Cambridge
-    # are 114,000 allocation rows.
-    session.execute(Allocation.__table__.insert(), allocations)
-    if answers:
-        session.execute(Answer.__table__.insert(), answers)
     if comments:
         session.execute(Comment.__table__.insert(), comments)
 
@@ -174,6 +179,8 @@ def save_many(session: Session, batch: Sequence[NewSubmission]) -> int:
                 "created_at": now,
                 "synthetic": new.synthetic,
                 "locale": new.locale,
+                "amounts": pack_amounts(first.line_ids, new.amounts),
+                "answers": _answers_json(new),
             }
             for new in batch
         ],
@@ -189,24 +196,20 @@ def get_submission(session: Session, slug: str, receipt: str) -> StoredSubmissio
     ).scalar_one_or_none()
     if row is None:
         return None
-    amounts = session.execute(
-        select(Allocation.line_id, Allocation.amount).where(Allocation.submission_id == row.id)
-    ).all()
-    answers = session.execute(
-        select(Answer.question_id, Answer.value).where(Answer.submission_id == row.id)
-    ).all()
     comments = session.execute(
         select(Comment.line_id, Comment.text).where(Comment.submission_id == row.id)
     ).all()
-    version = session.execute(
-        select(BudgetVersion.digest).where(BudgetVersion.id == row.budget_version_id)
-    ).scalar_one()
+    version, line_ids = session.execute(
+        select(BudgetVersion.digest, BudgetVersion.line_ids).where(
+            BudgetVersion.id == row.budget_version_id
+        )
+    ).one()
     return StoredSubmission(
         receipt=row.receipt,
         budget_slug=row.budget_slug,
         created_at=row.created_at,
-        amounts=dict(amounts),
-        answers=dict(answers),
+        amounts=unpack_amounts(json.loads(line_ids), row.amounts),
+        answers=json.loads(row.answers),
         synthetic=row.synthetic,
         comments=dict(comments),
         locale=row.locale,
@@ -228,48 +231,106 @@ def _connectorx_uri(engine: Engine) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def allocations_frame(engine: Engine, slug: str, *, include_synthetic: bool = True) -> pl.DataFrame:
-    """Every stored allocation of a budget as a long frame (submission_id, line_id, amount),
-    read through Arrow (connectorx), never through Python row tuples."""
-    if not SLUG.fullmatch(slug):  # connectorx takes no bound parameters: allow only safe slugs
-        raise ValueError(f"not a budget slug: {slug!r}")
-    synthetic = "" if include_synthetic else " AND s.synthetic = FALSE"
-    where = f"WHERE s.budget_slug = '{slug}' AND s.flagged = FALSE{synthetic}"
-    joined = "FROM allocations a JOIN submissions s ON s.id = a.submission_id"
-    if engine.url.get_backend_name() == "sqlite":
-        # One text per line, built by SQLite in C and split by Polars: no row per allocation
-        # ever becomes a Python object (see read_frame for why not connectorx here).
-        packed = read_frame(
-            engine,
-            "SELECT a.line_id AS line_id, "
-            f"group_concat(a.submission_id || ',' || a.amount, ';') AS packed {joined} {where} "
-            "GROUP BY a.line_id",
-        )
-        frame = (
-            packed.with_columns(pl.col("packed").str.split(";"))
-            .explode("packed")
-            .with_columns(
-                pl.col("packed")
-                .str.split_exact(",", 1)
-                .struct.rename_fields(["submission_id", "amount"])
+ROW_SCHEMA = {
+    "submission_id": pl.Int64,
+    "receipt": pl.String,
+    "submitted_at": pl.String,  # as stored; converted to UTC datetimes below
+    "locale": pl.String,
+    "synthetic": pl.Int64,
+    "version_id": pl.Int64,
+    "amounts": pl.Binary,
+    "answers": pl.String,
+}
+
+
+def submission_rows(engine: Engine, slug: str, *, after_id: int = 0) -> pl.DataFrame:
+    """Every unflagged submission of a budget with an id above `after_id`, in id order:
+    submission_id, receipt, submitted_at (UTC), locale, synthetic, version_id, amounts (packed),
+    answers (JSON text). Demo (synthetic) submissions included."""
+    query = (
+        "SELECT id AS submission_id, receipt, created_at AS submitted_at, locale, "
+        "CAST(synthetic AS INTEGER) AS synthetic, budget_version_id AS version_id, amounts, "
+        f"answers FROM submissions WHERE {_where(slug, after_id)} ORDER BY id"
+    )
+    frame = read_frame(engine, query, ROW_SCHEMA)
+    return frame.with_columns(
+        submitted_at=_utc(frame["submitted_at"]), synthetic=pl.col("synthetic") != 0
+    )
+
+
+def comment_rows(engine: Engine, slug: str, *, after_id: int = 0) -> pl.DataFrame:
+    """The comments of a budget's unflagged submissions above `after_id`:
+    submission_id, line_id ("" for the whole budget), text."""
+    query = (
+        "SELECT submission_id, line_id, text FROM comments WHERE submission_id IN "
+        f"(SELECT id FROM submissions WHERE {_where(slug, after_id)})"
+    )
+    schema = {"submission_id": pl.Int64, "line_id": pl.String, "text": pl.String}
+    return read_frame(engine, query, schema)
+
+
+def version_line_ids(engine: Engine, slug: str) -> dict[int, list[str]]:
+    """The line ids (in packing order) of every stored version of a budget."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(BudgetVersion.id, BudgetVersion.line_ids).where(BudgetVersion.slug == slug)
+        ).all()
+    return {version: json.loads(line_ids) for version, line_ids in rows}
+
+
+def submission_stamp(engine: Engine, slug: str) -> tuple[int, int]:
+    """(unflagged submissions, highest id) of a budget: changes whenever one is stored or
+    flagged. Answered from an index alone."""
+    with engine.connect() as connection:
+        count, highest = connection.execute(
+            select(func.count(), func.max(Submission.id)).where(
+                Submission.budget_slug == slug, Submission.flagged.is_(False)
             )
-            .unnest("packed")
-            .select("submission_id", "line_id", "amount")
-        )
-    else:
-        query = f"SELECT a.submission_id, a.line_id, a.amount {joined} {where}"
-        frame = read_frame(engine, query)
-    return frame.cast({"submission_id": pl.Int64, "line_id": pl.String, "amount": pl.Int64})
+        ).one()
+    return count, highest or 0
 
 
-def read_frame(engine: Engine, query: str) -> pl.DataFrame:
-    """A query's result as a Polars frame.
+def _where(slug: str, after_id: int) -> str:
+    # connectorx takes no bound parameters: only safe slugs and integers reach the SQL text.
+    if not SLUG.fullmatch(slug):
+        raise ValueError(f"not a budget slug: {slug!r}")
+    return f"budget_slug = '{slug}' AND flagged = FALSE AND id > {int(after_id)}"
+
+
+def _utc(times: pl.Series) -> pl.Series:
+    """Stored times as UTC datetimes (SQLite keeps them as UTC text)."""
+    if times.dtype == pl.String:
+        return times.str.to_datetime(time_zone="UTC")
+    if isinstance(times.dtype, pl.Datetime):
+        zoned = times.dtype.time_zone
+        return times.dt.convert_time_zone("UTC") if zoned else times.dt.replace_time_zone("UTC")
+    return times
+
+
+def read_frame(engine: Engine, query: str, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """A query's result as a Polars frame with these columns (in this order).
 
     PostgreSQL: through Arrow (connectorx), no Python rows. SQLite: through Python's own sqlite3
     driver, because connectorx links a second copy of SQLite into the process, and two copies
     on one database file release each other's POSIX locks (sqlite.org/howtocorrupt.html §2.2):
-    the next read fails with "disk I/O error". Correct first; see BENCHMARKS.md for the cost."""
+    the next read fails with "disk I/O error". Rows are fetched in one call and turned into
+    columns at once; see BENCHMARKS.md for the cost."""
     if engine.url.get_backend_name() == "sqlite":
-        with engine.connect() as connection:
-            return pl.read_database(query, connection)
-    return pl.read_database_uri(query, _connectorx_uri(engine), engine="connectorx")
+        connection = engine.raw_connection()
+        try:
+            rows = connection.cursor().execute(query).fetchall()
+        finally:
+            connection.close()
+        columns = zip(*rows, strict=True) if rows else ([] for _ in schema)
+        return pl.DataFrame(
+            [
+                pl.Series(name, values, dtype=dtype)
+                for (name, dtype), values in zip(schema.items(), columns, strict=True)
+            ]
+        )
+    frame = pl.read_database_uri(query, _connectorx_uri(engine), engine="connectorx")
+    if frame.is_empty():
+        return pl.DataFrame(schema=schema)
+    return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(
+        {k: v for k, v in schema.items() if v != pl.String or frame.schema[k] != pl.Datetime}
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -50,7 +51,11 @@ class Submission(Base):
     """A resident's submitted budget. Append-only."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("budget_slug", "nonce"),)
+    __table_args__ = (
+        UniqueConstraint("budget_slug", "nonce"),
+        # What a budget's insights read: its unflagged rows by id (covers the staleness check).
+        Index("ix_submissions_budget_slug_flagged_id", "budget_slug", "flagged", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     budget_slug: Mapped[str] = mapped_column(String(64), index=True)
@@ -62,30 +67,10 @@ class Submission(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)  # made by `budget-sim demo`
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
-
-
-class Allocation(Base):
-    """The amount a submission gives one line, in cents. One row per submission and line."""
-
-    __tablename__ = "allocations"
-
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
-    )
-    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    amount: Mapped[int] = mapped_column(BigInteger)
-
-
-class Answer(Base):
-    """A resident's answer to one of the budget's questions. One per submission and question."""
-
-    __tablename__ = "answers"
-
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
-    )
-    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    # Cents per line as little-endian int64, in the order of its budget version's line_ids
+    # (INT64_MIN: no amount): one row per submission, read into Polars without a row per line.
+    amounts: Mapped[bytes] = mapped_column(LargeBinary)
+    answers: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # JSON object
 
 
 class Comment(Base):

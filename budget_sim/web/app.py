@@ -15,11 +15,13 @@ from starlette.staticfiles import StaticFiles
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
+from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import resident, staff, staff_budgets, staff_insights
 from budget_sim.web.ballots import BallotSigner
 from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
 from budget_sim.web.compression import PublicGZipMiddleware
 from budget_sim.web.errors import exception_handlers
+from budget_sim.web.insight_cache import InsightCache
 from budget_sim.web.limits import BodyLimitMiddleware
 from budget_sim.web.registry import load_budgets
 from budget_sim.web.security import SecurityHeadersMiddleware
@@ -33,6 +35,7 @@ class State(TypedDict):
     database: Database
     templates: Jinja2Blocks
     ballots: BallotSigner
+    insights: InsightCache
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "database": database,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
+                "insights": InsightCache(SubmissionTables(database.read_engine)),
             }
         finally:
             database.dispose()

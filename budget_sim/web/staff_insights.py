@@ -13,7 +13,6 @@ from budget_sim import exports
 from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
-from budget_sim.storage.exports import submissions_table
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 
 
@@ -28,18 +27,12 @@ def visible_budget(request: Request, signed_in: SignedIn) -> Budget:
 
 def load_table(request: Request, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
     """The submissions table of a budget (blocking: call from a worker thread)."""
-    return submissions_table(
-        request.state.database.read_engine,
-        budget.slug,
-        budget.line_ids,
-        include_synthetic=include_synthetic,
-    )
+    return request.state.insights.table(budget, include_synthetic=include_synthetic)
 
 
 def load_report(request: Request, budget: Budget, filters: report.Filters) -> report.Report:
     """Every insight table of a budget under `filters` (blocking: call from a worker thread)."""
-    table = load_table(request, budget, include_synthetic=filters.include_synthetic)
-    return report.build(table, budget, filters)
+    return request.state.insights.report(budget, filters)
 
 
 def audit(request: Request, signed_in: SignedIn, action: str, detail: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import polars as pl
 import pytest
 from sqlalchemy import inspect, text
 
@@ -11,13 +12,13 @@ from budget_sim.storage import (
     Database,
     NewSubmission,
     TokenReused,
-    allocations_frame,
     count_submissions,
     get_submission,
     save_many,
     save_submission,
 )
 from budget_sim.storage.engine import SQLITE_PRAGMAS, is_sqlite
+from budget_sim.storage.exports import SubmissionTables, submissions_table
 
 LINES = ["parks", "police", "library"]
 
@@ -82,11 +83,11 @@ def test_parallel_identical_submits_store_one_row(database):
     assert len(receipts) == 1
     with database.reading() as session:
         assert count_submissions(session, "town") == 1
-        rows = session.execute(text("SELECT count(*) FROM allocations")).scalar_one()
-    assert rows == 3
+        rows = session.execute(text("SELECT count(*) FROM submissions")).scalar_one()
+    assert rows == 1
 
 
-def test_bulk_save_and_arrow_read(database):
+def test_bulk_save_and_wide_read(database):
     batch = [
         submission(nonce=f"n{i}", parks=(90 + i % 3 * 10) * 100, synthetic=True) for i in range(300)
     ]
@@ -94,20 +95,76 @@ def test_bulk_save_and_arrow_read(database):
         assert save_many(session, batch) == 300
     with database.writing() as session:
         save_submission(session, submission(nonce="real"))
-    frame = allocations_frame(database.read_engine, "town")
-    assert frame.shape == (301 * 3, 3)
-    assert frame.schema["amount"].is_integer()
-    assert (
-        frame.filter(frame["line_id"] == "parks")["amount"].sum()
-        == 100 * (90 + 100 + 110) * 100 + 100_00
-    )
-    real_only = allocations_frame(database.read_engine, "town", include_synthetic=False)
-    assert real_only["submission_id"].n_unique() == 1
+    table = submissions_table(database.read_engine, "town", LINES, include_synthetic=True)
+    assert table.height == 301
+    assert table.columns[:7] == ["receipt", "submitted_at", "locale", "synthetic", *LINES]
+    assert table.schema["parks"] == pl.Int64
+    assert table["parks"].sum() == 100 * (90 + 100 + 110) * 100 + 100_00
+    assert table["answer.district"].to_list() == ["d1"] * 301
+    real_only = submissions_table(database.read_engine, "town", LINES)
+    assert real_only.height == 1 and not real_only["synthetic"].any()
 
 
-def test_arrow_read_refuses_unsafe_slug(database):
+def test_wide_read_refuses_unsafe_slug(database):
     with pytest.raises(ValueError, match="not a budget slug"):
-        allocations_frame(database.read_engine, "x' OR '1'='1")
+        submissions_table(database.read_engine, "x' OR '1'='1", LINES)
+
+
+def test_versions_are_unpacked_by_their_own_lines(database):
+    """A revision that adds and drops lines: each submission keeps the amounts it was made
+    with; a line it never had is empty, and a line the budget no longer has is left out."""
+    with database.writing() as session:
+        save_submission(session, submission(nonce="old"))
+        save_submission(
+            session,
+            NewSubmission(
+                budget_slug="town",
+                budget_digest="v2",
+                line_ids=["library", "pool", "parks"],
+                nonce="new",
+                amounts={"library": 7, "pool": 8, "parks": 9},
+                answers={},
+            ),
+        )
+    table = submissions_table(database.read_engine, "town", ["parks", "pool", "library"])
+    assert table.select("parks", "pool", "library").rows() == [(100_00, None, 50_00), (9, 8, 7)]
+    assert table["answer.district"].to_list() == ["d1", None]
+
+
+def test_amounts_for_unknown_lines_are_refused(database):
+    bad = NewSubmission(
+        budget_slug="town",
+        budget_digest="v1",
+        line_ids=LINES,
+        nonce="x",
+        amounts={"parks": 1, "moon base": 2},
+        answers={},
+    )
+    with pytest.raises(ValueError, match="moon base"), database.writing() as session:
+        save_submission(session, bad)
+
+
+def test_cached_table_reads_only_what_is_new(database):
+    tables = SubmissionTables(database.read_engine)
+    with database.writing() as session:
+        save_submission(session, submission(nonce="a"))
+    first, stamp = tables.get("town", LINES, include_synthetic=False)
+    again, same = tables.get("town", LINES, include_synthetic=False)
+    assert first.height == again.height == 1 and same == stamp
+    with database.writing() as session:
+        save_many(session, [submission(nonce=f"d{i}", synthetic=True) for i in range(5)])
+        save_submission(session, submission(nonce="b", parks=1))
+    real, newer = tables.get("town", LINES, include_synthetic=False)
+    everyone, _ = tables.get("town", LINES, include_synthetic=True)
+    assert newer != stamp
+    assert real["parks"].to_list() == [100_00, 1]
+    assert everyone.height == 7
+    assert everyone.equals(
+        submissions_table(database.read_engine, "town", LINES, include_synthetic=True)
+    )
+    with database.writing() as session:  # staff flag one: the next read leaves it out
+        session.execute(text("UPDATE submissions SET flagged = TRUE WHERE nonce = 'b'"))
+    assert tables.get("town", LINES, include_synthetic=False)[0]["parks"].to_list() == [100_00]
 
 
 def test_one_per_x_rules_are_database_constraints(database):
@@ -115,13 +172,9 @@ def test_one_per_x_rules_are_database_constraints(database):
     unique = {tuple(c["column_names"]) for c in inspector.get_unique_constraints("submissions")}
     assert ("budget_slug", "nonce") in unique
     assert ("receipt",) in unique
-    assert inspector.get_pk_constraint("allocations")["constrained_columns"] == [
+    assert inspector.get_pk_constraint("comments")["constrained_columns"] == [
         "submission_id",
         "line_id",
-    ]
-    assert inspector.get_pk_constraint("answers")["constrained_columns"] == [
-        "submission_id",
-        "question_id",
     ]
 
 

@@ -1,0 +1,44 @@
+"""Insight reports kept in memory per budget and filters, reused until a submission is stored or
+flagged (the submissions table's stamp changes) or the budget is revised."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import polars as pl
+
+from budget_sim.insights import report
+from budget_sim.model import Budget
+from budget_sim.storage.exports import SubmissionTables
+
+
+class InsightCache:
+    """Submissions tables (brought up to date incrementally) and the last `size` reports."""
+
+    def __init__(self, tables: SubmissionTables, size: int = 16) -> None:
+        self.tables = tables
+        self._reports: OrderedDict[tuple, report.Report] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def table(self, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
+        """The submissions table of a budget, current as of now (blocking)."""
+        return self.tables.get(budget.slug, budget.line_ids, include_synthetic=include_synthetic)[0]
+
+    def report(self, budget: Budget, filters: report.Filters) -> report.Report:
+        """Every insight table under `filters`, computed once per state of the submissions."""
+        table, stamp = self.tables.get(
+            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
+        )
+        key = (budget.slug, budget.version, filters, stamp)
+        with self._lock:
+            if key in self._reports:
+                self._reports.move_to_end(key)
+                return self._reports[key]
+        built = report.build(table, budget, filters)
+        with self._lock:
+            self._reports[key] = built
+            while len(self._reports) > self._size:
+                self._reports.popitem(last=False)
+        return built
