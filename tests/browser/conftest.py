@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,20 @@ def _free_port() -> int:
 class Server:
     url: str
     database_url: str
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def cli(self, *args: str, stdin: str = "") -> str:
+        """`budget-sim ARGS` on this server's database, as an operator runs it: its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "budget_sim", *args],
+            input=stdin,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"budget-sim {' '.join(args)}: {done.stderr}"
+        return done.stdout
 
     def submissions(self) -> int:
         engine = create_engine(self.database_url)
@@ -107,11 +121,29 @@ def running_server(folder: Path, **env_settings: str) -> Iterator[Server]:
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
     try:
-        yield Server(url, database_url)
+        yield Server(url, database_url, env)
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+def create_staff(server: Server, email: str, password: str, *, role: str, name: str) -> None:
+    """As the README says: `budget-sim create-staff --password-stdin` on the server's database."""
+    args = ("create-staff", email, "--name", name, "--role", role, "--password-stdin")
+    server.cli(*args, stdin=password + "\n")
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Fill in and send the staff sign-in form the page shows."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def upload_file(name: str, data: bytes, mime_type: str = "text/csv") -> dict:
+    """A file for `set_input_files`, as if chosen in the file picker."""
+    return {"name": name, "mimeType": mime_type, "buffer": data}
 
 
 @pytest.fixture(scope="session")

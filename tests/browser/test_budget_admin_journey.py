@@ -4,14 +4,11 @@ where a resident can submit."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, create_staff, sign_in, upload_file
 from tests.browser.resident import assert_accessible, watching
 from tests.web.test_staff_budgets import FIELDS, GOOD_CSV, SLUG, TWO_ERRORS_CSV
 
@@ -19,35 +16,15 @@ EMAIL = "budget.admin@springfield.gov"
 PASSWORD = "a long passphrase for the budget office"
 
 
-def create_admin(server: Server) -> None:
-    """As the README says: `budget-sim create-staff --password-stdin` on the server's database."""
-    env = {**os.environ, "BUDGET_SIM_DATABASE_URL": server.database_url}
-    command = [sys.executable, "-m", "budget_sim", "create-staff", EMAIL, "--name", "Ada"]
-    subprocess.run(
-        [*command, "--role", "admin", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def csv_file(name: str, data: bytes) -> dict:
-    return {"name": name, "mimeType": "text/csv", "buffer": data}
-
-
 def test_an_admin_fixes_an_upload_publishes_it_and_opens_the_resident_page(
     browser: Browser, server: Server
 ):
-    create_admin(server)
+    create_staff(server, EMAIL, PASSWORD, role="admin", name="Ada")
     with watching(browser) as watched:
         page = watched.page
         page.goto(f"{server.url}/staff/budgets")
         expect(page).to_have_url(f"{server.url}/staff/login?next=/staff/budgets")
-        page.get_by_label("Email").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, EMAIL, PASSWORD)
         expect(page.get_by_role("heading", name="Budget files", level=1)).to_be_visible()
         assert_accessible(page, "budget files")
 
@@ -55,7 +32,7 @@ def test_an_admin_fixes_an_upload_publishes_it_and_opens_the_resident_page(
             page.locator(f"[name={name}]").fill(FIELDS[name])
         page.locator("[name=tolerance]").fill(FIELDS["tolerance"])
         page.get_by_label("Lines file (.csv or .xlsx)").set_input_files(
-            csv_file("springfield.csv", TWO_ERRORS_CSV)
+            upload_file("springfield.csv", TWO_ERRORS_CSV)
         )
         page.get_by_role("button", name="Check the upload").click()
 
@@ -79,7 +56,7 @@ def test_an_admin_fixes_an_upload_publishes_it_and_opens_the_resident_page(
         # The form comes back filled in: choose the fixed file and send it again.
         expect(page.locator("[name=title_en]")).to_have_value(FIELDS["title_en"])
         page.get_by_label("Lines file (.csv or .xlsx)").set_input_files(
-            csv_file("springfield-fixed.csv", GOOD_CSV)
+            upload_file("springfield-fixed.csv", GOOD_CSV)
         )
         page.get_by_role("button", name="Check the upload").click()
         expect(page.get_by_role("heading", name="No problems found")).to_be_visible()
