@@ -127,16 +127,25 @@ def _read_source(source_csv: Path) -> list[_SourceRow]:
         if not city:
             fail("city", "city is empty: write the city, e.g. Cambridge, MA")
         elif first_city and city != first_city[1]:
-            fail("city", f"city {city!r} differs from {first_city[1]!r} on row {first_city[0]}: "
-                 "a source file holds one city")
+            fail(
+                "city",
+                f"city {city!r} differs from {first_city[1]!r} on row {first_city[0]}: "
+                "a source file holds one city",
+            )
         first_city = first_city or ((number, city) if city else None)
         year = int(year_text) if re.fullmatch(r"[0-9]{4}", year_text) else 0
         if not year:
-            fail("fiscal_year", f"{year_text!r} is not a fiscal year: write the year in which "
-                 "the fiscal year ends, e.g. 2026")
+            fail(
+                "fiscal_year",
+                f"{year_text!r} is not a fiscal year: write the year in which "
+                "the fiscal year ends, e.g. 2026",
+            )
         elif first_year and year != first_year[1]:
-            fail("fiscal_year", f"fiscal year {year} differs from {first_year[1]} on row "
-                 f"{first_year[0]}: a source file holds one fiscal year")
+            fail(
+                "fiscal_year",
+                f"fiscal year {year} differs from {first_year[1]} on row "
+                f"{first_year[0]}: a source file holds one fiscal year",
+            )
         first_year = first_year or ((number, year) if year else None)
         if not department:
             fail("department", "department is empty: name the department (or revenue category)")

@@ -18,7 +18,15 @@ from budget_sim.model.limits import default_max, default_min, default_step
 
 REQUIRED_COLUMNS = ("id", "department", "program", "kind", "amount")
 OPTIONAL_COLUMNS = (
-    "min", "max", "step", "locked", "offset", "tax", "description", "consequences", "link",
+    "min",
+    "max",
+    "step",
+    "locked",
+    "offset",
+    "tax",
+    "description",
+    "consequences",
+    "link",
     "source_note",
 )
 LOCALIZED_PREFIXES = ("department_", "program_", "description_", "consequences_")
