@@ -8,8 +8,6 @@ w = (N_s / N) / (n_s / n) by district population."""
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -208,10 +206,7 @@ def whole_budget(
     frame = city.select(line_id="id", department="department", program="program", city="amount")
     if shares.is_empty():
         return frame
-    kept_weights = None
-    if weights is not None:
-        spend_total = table.select(pl.sum_horizontal(pl.col(c).clip(lower_bound=0) for c in spend))
-        kept_weights = weights.filter(spend_total.to_series() > 0)
+    kept_weights = _kept_weights(table, spend, weights)
     results = {
         method: aggregate(shares, total=1.0, method=method, weights=kept_weights)
         for method in WHOLE_BUDGET_METHODS
@@ -221,45 +216,110 @@ def whole_budget(
     )
 
 
+BOOTSTRAP_ROWS = 10_000  # above this many residents, intervals come from subsamples this size
+
+
+@dataclass(frozen=True)
+class Interval:
+    """95% intervals of a method's spending allocation per line (cents), and how they were made."""
+
+    bounds: pl.DataFrame  # line_id, low, high
+    method: str  # "bootstrap" or "subsampling"
+    resamples: int
+    rows: int  # residents in each resample
+
+    @property
+    def note(self) -> str:
+        if self.method == "bootstrap":
+            return (
+                f"Percentile intervals from {self.resamples} bootstrap resamples of the "
+                f"{self.rows:,} residents (drawn with replacement)."
+            )
+        return (
+            f"Subsampling intervals: {self.resamples} random subsets of {self.rows:,} residents "
+            "(drawn without replacement), their spread scaled to the whole sample (Politis and "
+            "Romano). With this many residents, chance matters less than who took part."
+        )
+
+
 def bootstrap_interval(
     table: pl.DataFrame,
     lines: pl.DataFrame,
     *,
     method: str = "independent_markets",
+    weights: pl.Series | None = None,
     resamples: int = 200,
     seed: int = 0,
-) -> pl.DataFrame:
-    """Percentile 95% intervals of a method's spending allocation, resampling residents with
-    replacement (aggregation.md §4.5). Columns: line_id, low, high (cents)."""
+    max_rows: int = BOOTSTRAP_ROWS,
+) -> Interval:
+    """95% intervals of a method's spending allocation (aggregation.md §4.5). Up to `max_rows`
+    residents: percentile bootstrap, resampling residents with replacement. Above: subsampling,
+    `max_rows` residents without replacement per draw, deviations from the full-sample estimate
+    scaled by sqrt(m / (n - m)); each draw then costs the same whatever n is."""
     shares, spend = spending_shares(table, lines)
+    kept = _kept_weights(table, spend, weights)
     total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
-    if shares.height < 2:
-        return pl.DataFrame(
-            {"line_id": spend, "low": [None] * len(spend), "high": [None] * len(spend)}
+    n = shares.height
+    if n < 2:
+        empty = pl.DataFrame(
+            {"line_id": spend, "low": [None] * len(spend), "high": [None] * len(spend)},
+            schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
         )
-    rng = random.Random(seed)
+        return Interval(empty, "bootstrap", 0, n)
+    indexed = shares.with_columns(
+        __w=kept if kept is not None else pl.lit(1.0), __row=pl.int_range(n, dtype=pl.Int64)
+    )
     draws = []
-    for _ in range(resamples):
-        counts = _multinomial_counts(rng, shares.height)
-        draws.append(
-            [v * total for v in aggregate(shares, total=1.0, method=method, weights=counts)]
-        )
+    subsample = n > max_rows
+    for draw in range(resamples):
+        if subsample:
+            picked = indexed.sample(n=max_rows, seed=seed + draw)
+            votes, w = picked.select(spend), picked["__w"]
+        else:
+            rows = indexed.select("__row").sample(n=n, with_replacement=True, seed=seed + draw)
+            counts = rows.group_by("__row").len()
+            times = (
+                indexed.select("__row")
+                .join(counts, on="__row", how="left")
+                .select(pl.col("len").fill_null(0).cast(pl.Float64))
+                .to_series()
+            )
+            votes, w = shares, times * indexed["__w"]
+        draws.append(aggregate(votes, total=1.0, method=method, weights=w))
     matrix = pl.DataFrame(draws, schema=spend, orient="row")
-    return pl.DataFrame(
+    if subsample:
+        estimate = aggregate(shares, total=1.0, method=method, weights=kept)
+        scale = math.sqrt(max_rows / (n - max_rows))
+        low = [
+            estimate[j] - (matrix[c].quantile(0.975, "linear") - estimate[j]) * scale
+            for j, c in enumerate(spend)
+        ]
+        high = [
+            estimate[j] - (matrix[c].quantile(0.025, "linear") - estimate[j]) * scale
+            for j, c in enumerate(spend)
+        ]
+    else:
+        low = [matrix[c].quantile(0.025, "linear") for c in spend]
+        high = [matrix[c].quantile(0.975, "linear") for c in spend]
+    bounds = pl.DataFrame(
         {
             "line_id": spend,
-            "low": [matrix[c].quantile(0.025, "linear") for c in spend],
-            "high": [matrix[c].quantile(0.975, "linear") for c in spend],
+            "low": [max(0.0, v) * total for v in low],
+            "high": [min(1.0, v) * total for v in high],
         }
     )
+    how = "subsampling" if subsample else "bootstrap"
+    return Interval(bounds, how, resamples, min(n, max_rows))
 
 
-def _multinomial_counts(rng: random.Random, n: int) -> Sequence[float]:
-    """How often each resident appears in one bootstrap resample (weights = multiplicities)."""
-    counts = [0.0] * n
-    for index in rng.choices(range(n), k=n):
-        counts[index] += 1.0
-    return counts
+def _kept_weights(
+    table: pl.DataFrame, spend: list[str], weights: pl.Series | None
+) -> pl.Series | None:
+    """The weights of the residents `spending_shares` keeps (those who spend something)."""
+    if weights is None:
+        return None
+    spend_total = table.select(pl.sum_horizontal(pl.col(c).clip(lower_bound=0) for c in spend))
+    return weights.filter(spend_total.to_series() > 0)
 
 
 def comments(

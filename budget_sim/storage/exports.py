@@ -59,9 +59,11 @@ def _widen(
     for version, part in rows.partition_by("version_id", as_dict=True).items():
         packed = versions[version[0]]  # type: ignore[index]
         kept = [(index, line) for index, line in enumerate(packed) if line in line_ids]
-        array = pl.col("amounts").bin.reinterpret(dtype=pl.Array(pl.Int64, len(packed)))
+        array = part.get_column("amounts").bin.reinterpret(
+            dtype=pl.Array(pl.Int64, len(packed))
+        )  # decoded once; each line's column is then one gather
         amount = [array.arr.get(index).alias(line) for index, line in kept]
-        parts.append(part.select("submission_id", *HEAD, *amount, "answers"))
+        parts.append(part.select("submission_id", *HEAD, "answers").with_columns(amount))
     if parts:
         table = pl.concat(parts, how="diagonal").sort("submission_id")
     else:

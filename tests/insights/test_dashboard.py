@@ -113,11 +113,31 @@ def test_bootstrap_interval_brackets_the_estimate():
     ]
     frame = table(rows * 5)
     interval = dashboard.bootstrap_interval(frame, LINES, resamples=40, seed=1)
+    assert interval.method == "bootstrap" and "40 bootstrap resamples" in interval.note
     estimate = dashboard.whole_budget(frame, LINES)["independent_markets"].to_list()
     for (low, high), value in zip(
-        interval.select("low", "high").iter_rows(), estimate, strict=True
+        interval.bounds.select("low", "high").iter_rows(), estimate, strict=True
     ):
         assert low <= value + 1e-6 and value - 1e-6 <= high
+    assert interval.bounds["low"][0] < interval.bounds["high"][0]  # opinion differs: not a point
+
+
+def test_subsampling_interval_for_many_residents_narrows_as_they_grow():
+    """Above max_rows residents, subsets stand in for resamples; four times the residents
+    (with the same spread of opinion) give intervals about half as wide."""
+    rows = [(200_00, 200_00, 400_00, None), (100_00, 300_00, 400_00, None)]
+    rows += [(50_00, 350_00, 400_00, None), (300_00, 100_00, 400_00, None)]
+    widths = []
+    for copies in (25, 100):
+        frame = table(rows * copies)
+        interval = dashboard.bootstrap_interval(frame, LINES, resamples=60, seed=3, max_rows=40)
+        assert interval.method == "subsampling" and interval.rows == 40
+        estimate = dashboard.whole_budget(frame, LINES)["independent_markets"].to_list()
+        bounds = interval.bounds.select("low", "high").rows()
+        pairs = zip(bounds, estimate, strict=True)
+        assert all(lo - 1e-6 <= v <= hi + 1e-6 for (lo, hi), v in pairs)
+        widths.append(bounds[0][1] - bounds[0][0])
+    assert 0.3 < widths[1] / widths[0] < 0.7
 
 
 def test_comments_search_and_filter():
