@@ -27,11 +27,18 @@ TITLES = {
 def _page(request: Request, status: int, message: str) -> Response:
     if request.headers.get("HX-Request") == "true":
         return PlainTextResponse(message, status_code=status)
+    staff = request.url.path.startswith("/staff")
     return _templates.TemplateResponse(
         request,
         "errors/error.html",
-        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        {
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "staff": staff,
+        },
         status_code=status,
+        headers={"Cache-Control": "no-store"} if staff else None,
     )
 
 

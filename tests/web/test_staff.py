@@ -155,6 +155,8 @@ def test_state_changes_need_the_csrf_token_and_our_origin(browser, settings):
     )
     assert cross_site.status_code == 403
     assert "did not come from this site" in cross_site.text
+    assert "Back to the staff workspace" in cross_site.text  # not the residents' way out
+    assert cross_site.headers["cache-control"] == "no-store"
     assert sql(settings.database_url, "SELECT count(*) FROM staff_users") == [(1,)]
     ok = browser.post("/staff/users/invite", data={**invite, "csrf": csrf})
     assert ok.status_code == 200 and "bo@city.gov is invited" in ok.text
