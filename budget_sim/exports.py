@@ -7,6 +7,7 @@ every text cell is written as text, never as a formula, so the value comes back 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 from xlsxwriter import Workbook
@@ -34,19 +35,44 @@ def to_csv(frame: pl.DataFrame) -> bytes:
     return "\ufeff".encode() + neutralised(frame).write_csv().encode()
 
 
+XLSX_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "remove_timezone": True,  # Excel has no time zones; every time here is UTC
+}
+SHEET_NAME_MAX = 31  # Excel's limit
+SHEET_NAME_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "-"))
+
+
+def sheet_names(names: Iterable[str]) -> list[str]:
+    """Valid, distinct Excel sheet names for `names` (31 characters, none of []:*?/\\)."""
+    taken: set[str] = set()
+    found = []
+    for name in names:
+        base = (name.translate(SHEET_NAME_BAD).strip("'") or "sheet")[:SHEET_NAME_MAX]
+        candidate, n = base, 1
+        while candidate.lower() in taken:
+            n += 1
+            suffix = f"~{n}"
+            candidate = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+        taken.add(candidate.lower())
+        found.append(candidate)
+    return found
+
+
 def to_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     """One sheet; text is always text (xlsxwriter never turns "=..." into a formula here)."""
+    return to_xlsx_book({sheet: frame})
+
+
+def to_xlsx_book(sheets: Mapping[str, pl.DataFrame]) -> bytes:
+    """One sheet per table, in order (names made valid for Excel); text is always text."""
     buffer = io.BytesIO()
-    options = {
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "remove_timezone": True,  # Excel has no time zones; every time here is UTC
-    }
     utc = pl.col(pl.Datetime(time_zone="*")).dt.convert_time_zone("UTC")
-    frame = frame.with_columns(utc)
-    with Workbook(buffer, options) as workbook:
-        frame.write_excel(workbook=workbook, worksheet=sheet, autofit=True)
+    with Workbook(buffer, XLSX_OPTIONS) as workbook:
+        for name, frame in zip(sheet_names(sheets), sheets.values(), strict=True):
+            frame.with_columns(utc).write_excel(workbook=workbook, worksheet=name, autofit=True)
     return buffer.getvalue()
 
 

@@ -24,6 +24,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "demo": ({"model", "money"}, {"polars"}),
     "accounts": (set(), {"argon2"}),
     "exports": (set(), {"polars", "xlsxwriter"}),
+    "charts": ({"money"}, {"altair", "vl_convert", "polars"}),
     "web": (
         {
             "web",
@@ -36,6 +37,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "errors",
             "settings",
             "accounts",
+            "charts",
         },
         {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic", "babel"},
     ),

@@ -7,27 +7,31 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from budget_sim.insights import dashboard
+from budget_sim.insights import dashboard, segments, tradeoffs
 from budget_sim.model import Budget, Question
 
 
 @dataclass(frozen=True)
 class Filters:
-    """What an analyst chose to look at. `segment` is (question id, option id) or None."""
+    """What an analyst chose to look at. `segment` is (question id, option id) or None;
+    `compare` is the id of a question whose answers are compared side by side ("" none)."""
 
     include_synthetic: bool = False
     segment: tuple[str, str] | None = None
     weighting: str = ""  # "" (every submission counts once) or "district"
+    compare: str = ""
 
     @classmethod
     def from_query(cls, params: dict[str, str] | object) -> Filters:
-        """From query parameters: synthetic=1, segment=question:option, weights=district."""
+        """From query parameters: synthetic=1, segment=question:option, weights=district,
+        compare=question."""
         get = params.get  # type: ignore[attr-defined]
         question, _, option = (get("segment", "") or "").partition(":")
         return cls(
             include_synthetic=get("synthetic") == "1",
             segment=(question, option) if question and option else None,
             weighting="district" if get("weights") == "district" else "",
+            compare=(get("compare", "") or "").strip(),
         )
 
 
@@ -44,6 +48,11 @@ class Report:
 
 def district_questions(budget: Budget) -> list[Question]:
     return [q for q in budget.questions if q.kind == "district"]
+
+
+def compared_question(budget: Budget, filters: Filters) -> Question | None:
+    """The question whose answers `filters` asks to compare, if this budget has it."""
+    return next((q for q in budget.questions if q.id == filters.compare), None)
 
 
 def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
@@ -66,5 +75,11 @@ def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
         tables["participation-per-day"] = dashboard.per_day(table)
     for question, frame in by_district:
         tables[f"participation-by-{question.id}"] = frame
+    tables["trade-offs"] = tradeoffs.strongest(table, budget.lines, values)
+    compared = compared_question(budget, filters)
+    if compared is not None:
+        tables[f"segments-by-{compared.id}"] = segments.compare(
+            table, budget.lines, compared, values
+        )
     tables["comments"] = dashboard.comments(table, budget.lines)
     return Report(everyone, table, weights, by_district, tables)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
@@ -12,11 +13,19 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from budget_sim import charts
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
 from budget_sim.storage import Database
 from budget_sim.storage.exports import SubmissionTables
-from budget_sim.web import resident, staff, staff_budgets, staff_insights
+from budget_sim.web import (
+    api,
+    public_results,
+    resident,
+    staff,
+    staff_budgets,
+    staff_insights,
+)
 from budget_sim.web.ballots import BallotSigner
 from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
 from budget_sim.web.compression import PublicGZipMiddleware
@@ -45,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
         database = Database(settings.database_url)
+        # vl-convert's first chart takes ~0.5 s: pay it now, beside start-up, not in a request.
+        threading.Thread(target=charts.warm_up, name="warm up charts", daemon=True).start()
+        insights = InsightCache(SubmissionTables(database.read_engine))
         try:
             yield {
                 "settings": settings,
@@ -52,16 +64,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "database": database,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
-                "insights": InsightCache(SubmissionTables(database.read_engine)),
+                "insights": insights,
             }
         finally:
+            insights.close()
             database.dispose()
 
     routes = [
         *resident.routes,
+        *public_results.routes,
         *staff.routes,
         *staff_budgets.routes,
         *staff_insights.routes,
+        *api.routes,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
     return Starlette(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
 
-from budget_sim.insights import report
+from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
 from budget_sim.storage.exports import SubmissionTables
 
@@ -21,6 +22,9 @@ class InsightCache:
         self._reports: OrderedDict[tuple, report.Report] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        # Bootstrap intervals take seconds: one at a time, in the background, newest kept.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
+        self._intervals: OrderedDict[tuple, Future[dashboard.Interval]] = OrderedDict()
 
     def table(self, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
         """The submissions table of a budget, current as of now (blocking)."""
@@ -42,3 +46,27 @@ class InsightCache:
             while len(self._reports) > self._size:
                 self._reports.popitem(last=False)
         return built
+
+    def intervals(self, budget: Budget, filters: report.Filters) -> dashboard.Interval | None:
+        """The bootstrap intervals of the headline under `filters`, or None while they are
+        being computed (the first call starts that)."""
+        _, stamp = self.tables.get(
+            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
+        )
+        key = (budget.slug, budget.version, filters, stamp)
+        with self._lock:
+            future = self._intervals.get(key)
+            if future is None:
+                future = self._background.submit(self._bootstrap, budget, filters)
+                self._intervals[key] = future
+                while len(self._intervals) > self._size:
+                    self._intervals.popitem(last=False)
+        return future.result() if future.done() else None
+
+    def _bootstrap(self, budget: Budget, filters: report.Filters) -> dashboard.Interval:
+        built = self.report(budget, filters)
+        weights = built.weights.values if built.weights else None
+        return dashboard.bootstrap_interval(built.table, budget.lines, weights=weights)
+
+    def close(self) -> None:
+        self._background.shutdown(wait=False, cancel_futures=True)

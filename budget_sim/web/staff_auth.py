@@ -52,7 +52,7 @@ class SignedIn:
         return self.session.csrf_token
 
 
-def _load(request: Request) -> SignedIn | None:
+def load_session(request: Request) -> SignedIn | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
@@ -122,7 +122,7 @@ def staff_view(
     def wrap(view: Callable[..., Awaitable[Response]]) -> View:
         @wraps(view)
         async def guarded(request: Request) -> Response:
-            signed_in = await run_in_threadpool(_load, request)
+            signed_in = await run_in_threadpool(load_session, request)
             if signed_in is None:
                 if request.method != "GET":
                     raise HTTPException(403, "Your session has ended. Sign in again.")

@@ -20,6 +20,7 @@ from budget_sim.errors import Conflict, NotFound
 from budget_sim.model import Budget
 from budget_sim.storage import count_submissions
 from budget_sim.storage import packages as packages_db
+from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.web import budget_upload, registry
 from budget_sim.web.budget_review import review
@@ -52,6 +53,7 @@ class BudgetRow:
     window: str
     submissions: int
     revisions: tuple[packages_db.Revision, ...]  # newest first
+    results_public: bool = False  # residents can see its results page and open data
 
     @property
     def newer_drafts(self) -> tuple[packages_db.Revision, ...]:
@@ -69,6 +71,7 @@ def _rows(request: Request) -> list[BudgetRow]:
         revisions = packages_db.list_revisions(session)
         slugs = sorted(set(budgets) | {r.slug for r in revisions})
         counts = {slug: count_submissions(session, slug) for slug in slugs}
+        public = results_db.public_slugs(session)
     rows = []
     for slug in slugs:
         budget = budgets.get(slug)
@@ -88,16 +91,29 @@ def _rows(request: Request) -> list[BudgetRow]:
                 window=staff_window(budget, moment) if budget else "",
                 submissions=counts[slug],
                 revisions=own,
+                results_public=slug in public,
             )
         )
     return rows
+
+
+def _results_change(request: Request) -> tuple[str, str] | None:
+    """("published" or "withdrawn", slug) after the results toggle; None otherwise."""
+    change, _, slug = request.query_params.get("results", "").partition("-")
+    if change in ("published", "withdrawn") and slug in request.state.budgets:
+        return change, slug
+    return None
 
 
 def _list_context(request: Request, signed_in: SignedIn) -> dict:
     return {
         "me": signed_in,
         "rows": _rows(request),
-        "published": request.query_params.get("published"),
+        # only a budget that exists: anything else in the address is ignored
+        "published": published
+        if (published := request.query_params.get("published")) in request.state.budgets
+        else None,
+        "results": _results_change(request),
         "fields": NEW_BUDGET_DEFAULTS,
         "base_slug": "",
         "upload_mb": budget_upload.LINES_MAX_BYTES // (1024 * 1024),
@@ -299,6 +315,37 @@ async def publish(request: Request, signed_in: SignedIn, form: dict[str, str]) -
     return RedirectResponse(f"/staff/budgets?published={slug}", status_code=303)
 
 
+@staff_view(role="admin")
+async def set_results_public(
+    request: Request, signed_in: SignedIn, form: dict[str, str]
+) -> Response:
+    """Publish a budget's results page and open data to everyone, or withdraw them."""
+    slug = _slug(request)
+    if slug not in request.state.budgets:
+        raise HTTPException(404, "There is no published budget with this slug.")
+    choice = form.get("publish", "")
+    if choice not in ("0", "1"):
+        raise HTTPException(400, "publish must be 1 (publish the results) or 0 (withdraw them).")
+    publish = choice == "1"
+
+    def change() -> None:
+        moment = now()
+        with request.state.database.writing() as session:
+            if results_db.set_public(session, slug, publish, now=moment, user_id=signed_in.user.id):
+                staff_db.audit(
+                    session,
+                    "published results" if publish else "withdrew results",
+                    now=moment,
+                    user_id=signed_in.user.id,
+                    detail=slug,
+                    address=client_address(request),
+                )
+
+    await run_in_threadpool(change)
+    state = "published" if publish else "withdrawn"
+    return RedirectResponse(f"/staff/budgets?results={state}-{slug}", status_code=303)
+
+
 routes = [
     Route("/staff/budgets", budgets, name="staff_budgets", methods=["GET"]),
     Route(UPLOAD_PATH, upload, name="staff_budget_upload", methods=["POST"]),
@@ -313,6 +360,12 @@ routes = [
         "/staff/budgets/{slug}/revisions/{revision:int}/publish",
         publish,
         name="staff_budget_publish",
+        methods=["POST"],
+    ),
+    Route(
+        "/staff/budgets/{slug}/results",
+        set_results_public,
+        name="staff_budget_results",
         methods=["POST"],
     ),
 ]

@@ -1,6 +1,11 @@
-"""The insights dashboard of a budget and the export of its submissions (staff only)."""
+"""The insights dashboard of a budget and the exports of its submissions and insight tables
+(staff only)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict
 
 import polars as pl
 from starlette.concurrency import run_in_threadpool
@@ -9,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from budget_sim import exports
-from budget_sim.insights import dashboard, report
+from budget_sim import charts, exports
+from budget_sim.insights import dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
+from budget_sim.web import i18n
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 
 
@@ -84,17 +90,77 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
     )
 
 
+def dashboard_charts(results: report.Report) -> dict[str, charts.Chart]:
+    """The dashboard's charts, keyed by the insight table each one draws (blocking)."""
+    found: dict[str, charts.Chart] = {}
+    if not results.table.height:
+        return found
+    whole = results.tables.get("whole-budget")
+    if whole is not None and "independent_markets" in whole.columns:
+        symbol = i18n.formatter().symbol
+        found["whole-budget"] = charts.independent_markets_vs_city(whole, symbol)
+    found["participation-per-day"] = charts.participation_per_day(
+        results.tables["participation-per-day"]
+    )
+    for question, frame in results.districts:
+        found[f"participation-by-{question.id}"] = charts.participation_by_district(
+            question.id, question.label, frame
+        )
+    return found
+
+
+def comparison(compared: pl.DataFrame) -> dict:
+    """A segment comparison as the dashboard shows it: the answers (label, n, small) and, per
+    unlocked line, each answer's net support, the lines where answers differ most first."""
+    answers = compared.unique("option", keep="first", maintain_order=True).select(
+        "option", "label", "submissions", "small"
+    )
+    unlocked = compared.filter(~pl.col("locked"))
+    net = {
+        (row["line_id"], row["option"]): row.get("net_support")
+        for row in unlocked.iter_rows(named=True)
+    }
+    gaps = {row["line_id"]: row for row in segments.splits(compared).iter_rows(named=True)}
+    options = answers["option"].to_list()
+    rows = [
+        {
+            "name": line["program"]
+            if line["program"] == line["department"]
+            else f"{line['department']}: {line['program']}",
+            "split": gaps.get(line["line_id"]),
+            "cells": [net.get((line["line_id"], option)) for option in options],
+        }
+        for line in unlocked.unique("line_id", keep="first", maintain_order=True).iter_rows(
+            named=True
+        )
+    ]
+    rows.sort(key=lambda row: -row["split"]["gap"] if row["split"] else 1.0)  # stable
+    return {"answers": answers.to_dicts(), "rows": rows}
+
+
+def compare_problem(budget: Budget, filters: report.Filters) -> str:
+    """Why the comparison asked for cannot be made ("" when it can, or none was asked)."""
+    if not filters.compare or report.compared_question(budget, filters):
+        return ""
+    return (
+        f"There is no question {filters.compare!r} in this budget to compare by; "
+        "choose one from the list below."
+    )
+
+
 @staff_view()
 async def insights_page(request: Request, signed_in: SignedIn) -> Response:
     """The dashboard of one budget: participation, per-line results with 95% intervals, the
-    whole budget under each aggregation method, segments and comments."""
+    whole budget under each aggregation method, trade-offs, segments and comments."""
     budget = visible_budget(request, signed_in)
     params = request.query_params
     filters = report.Filters.from_query(params)
     search, comment_line = params.get("q", ""), params.get("line", "*")
+    compared = report.compared_question(budget, filters)
 
     def compute() -> dict:
         results = load_report(request, budget, filters)
+        segment_table = results.tables.get(f"segments-by-{compared.id}") if compared else None
         return {
             "everyone": results.everyone,
             "table": results.table,
@@ -103,6 +169,10 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "weights": results.weights,
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
+            "tradeoffs": results.tables["trade-offs"],
+            "comparison": comparison(segment_table) if segment_table is not None else None,
+            "charts": dashboard_charts(results),
+            "table_names": list(results.tables),
             "comments": dashboard.comments(
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
@@ -118,6 +188,15 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "include_synthetic": filters.include_synthetic,
             "segment": ":".join(filters.segment) if filters.segment else "",
             "weighting": filters.weighting,
+            "compare": compared.id if compared else "",
+            "compared": compared,
+            "compare_problem": compare_problem(budget, filters),
+            "tradeoff_limits": {
+                "submissions": tradeoffs.MIN_SUBMISSIONS,
+                "movers": tradeoffs.MIN_MOVERS,
+                "lines": tradeoffs.MAX_LINES,
+            },
+            "small_cell": segments.MIN_CELL,
             "search": search,
             "comment_line": comment_line,
             **results,
@@ -125,8 +204,222 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
     )
 
 
+# How insight tables are exported (files and the JSON API): money in currency units as exact
+# decimals (to the cent) named *_amount, shares as fractions in [0, 1] named share_*.
+LINE_MONEY = {
+    "city": "city_amount",
+    "mean": "mean_amount",
+    "mean_low": "mean_amount_low95",
+    "mean_high": "mean_amount_high95",
+    "median": "median_amount",
+    "q1": "q1_amount",
+    "q3": "q3_amount",
+}
+LINE_SHARES = {
+    "raised": "share_raised",
+    "raised_low": "share_raised_low95",
+    "raised_high": "share_raised_high95",
+    "cut": "share_cut",
+    "cut_low": "share_cut_low95",
+    "cut_high": "share_cut_high95",
+    "kept": "share_kept",
+    "net_support": "net_support",  # share raising minus share cutting, in [-1, 1]
+}
+WHOLE_MONEY = {
+    "city": "city_amount",
+    "independent_markets": "independent_markets_amount",
+    "mean": "mean_amount",
+    "median": "median_rescaled_amount",
+    "utilitarian": "majority_view_amount",
+}
+# table name (or prefix ending in "-") -> (money columns, other renamed columns)
+EXPORT_COLUMNS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "lines": (LINE_MONEY, LINE_SHARES),
+    "segments-by-": (LINE_MONEY, LINE_SHARES),
+    "whole-budget": (WHOLE_MONEY, {}),
+    "participation-per-day": ({}, {"total": "running_total"}),
+    "participation-by-": (
+        {},
+        {"share": "share_of_answering", "population_share": "share_of_population"},
+    ),
+}
+
+
+def _column_names(name: str) -> tuple[dict[str, str], dict[str, str]]:
+    for key, spec in EXPORT_COLUMNS.items():
+        if name == key or (key.endswith("-") and name.startswith(key)):
+            return spec
+    return {}, {}
+
+
+def export_frame(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """An insight table as exported: money (cents) in currency units as exact decimals rounded
+    to the cent, named *_amount (any column of a table named *_cents too), shares as fractions
+    named share_*, NaN as empty."""
+    money, others = _column_names(name)
+    money = {
+        **{c: c.removesuffix("_cents") + "_amount" for c in frame.columns if c.endswith("_cents")},
+        **{c: new for c, new in money.items() if c in frame.columns},
+    }
+    cents = [
+        (
+            pl.col(c).cast(pl.Float64).fill_nan(None).round(0)
+            if frame.schema[c].is_float()
+            else pl.col(c)
+        )
+        .cast(pl.Int64)
+        .alias(c)
+        for c in money
+    ]
+    frame = in_units(frame.with_columns(cents), list(money)).with_columns(
+        pl.col(pl.Float32, pl.Float64).fill_nan(None)
+    )
+    renames = {**money, **{c: new for c, new in others.items() if c in frame.columns}}
+    return frame.rename(renames)
+
+
+def filter_problem(budget: Budget, params: Mapping[str, str]) -> str | None:
+    """Why the filter parameters cannot be applied to this budget, or None."""
+    if params.get("synthetic", "0") not in ("0", "1"):
+        return "synthetic must be 1 (include demo submissions) or 0 (leave them out)."
+    if params.get("weights", "") not in ("", "district"):
+        return "weights must be district (weight by district population) or left out."
+    compare = params.get("compare", "").strip()
+    if compare and compare not in {q.id for q in budget.questions}:
+        known = ", ".join(q.id for q in budget.questions) or "none"
+        return f"compare must be a question of this budget ({known}); {compare!r} is not one."
+    segment = params.get("segment", "")
+    if segment:
+        question_id, _, option = segment.partition(":")
+        choices = {q.id: {o.id for o in q.options} for q in budget.questions}
+        if question_id not in choices or option not in choices[question_id]:
+            known = ", ".join(f"{q}:<option>" for q in choices) or "none"
+            return (
+                f"segment must be question:option with a question and option of this budget "
+                f"(questions: {known}); {segment!r} is not one."
+            )
+    return None
+
+
+def read_filters(request: Request, budget: Budget) -> report.Filters:
+    """The dashboard's filters from the query; a clear 400 when they make no sense here."""
+    problem = filter_problem(budget, request.query_params)
+    if problem:
+        raise HTTPException(400, f"Cannot apply these filters: {problem}")
+    return report.Filters.from_query(request.query_params)
+
+
+def describe(filters: report.Filters) -> str:
+    """The filters in a line, for the audit log and the workbook's about sheet."""
+    return " ".join(f"{key}={value}" for key, value in asdict(filters).items())
+
+
+def _file_name(budget: Budget, name: str, filters: report.Filters, fmt: str) -> str:
+    parts = [budget.slug, name]
+    if filters.include_synthetic:
+        parts.append("with-demo")
+    if filters.segment:
+        parts.append("segment-" + "-".join(filters.segment))
+    if filters.weighting:
+        parts.append(f"weighted-{filters.weighting}")
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", "-".join(parts)) + f".{fmt}"
+
+
+def _attachment(body: bytes, fmt: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=exports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@staff_view()
+async def export_insight(request: Request, signed_in: SignedIn) -> Response:
+    """One insight table under the dashboard's filters, as CSV, XLSX or Parquet."""
+    budget = visible_budget(request, signed_in)
+    name, fmt = request.path_params["table"], request.path_params["fmt"]
+    if fmt not in exports.FORMATS:
+        raise HTTPException(404, "Insight tables come as .csv, .xlsx or .parquet.")
+    filters = read_filters(request, budget)
+
+    def build() -> bytes | list[str]:
+        results = load_report(request, budget, filters)
+        if name not in results.tables:
+            return list(results.tables)
+        frame = export_frame(name, results.tables[name])
+        audit(
+            request,
+            signed_in,
+            "exported insight table",
+            f"{budget.slug} {name} {fmt} rows={frame.height} {describe(filters)}",
+        )
+        return exports.encode(frame, fmt)
+
+    body = await run_in_threadpool(build)
+    if isinstance(body, list):
+        raise HTTPException(
+            404,
+            f"This budget has no insight table {name!r} under these filters. "
+            f"Its tables: {', '.join(body)}.",
+        )
+    return _attachment(body, fmt, _file_name(budget, name, filters, fmt))
+
+
+def workbook_sheets(
+    budget: Budget, results: report.Report, filters: report.Filters
+) -> dict[str, pl.DataFrame]:
+    """An "about" sheet (what, when, under which filters, in which units), then every table."""
+    tables = {name: export_frame(name, frame) for name, frame in results.tables.items()}
+    about = [
+        ("budget", f"{budget.title} ({budget.slug})"),
+        ("computed at", now().strftime("%Y-%m-%d %H:%M UTC")),
+        ("filters", describe(filters)),
+        ("submissions counted", str(results.table.height)),
+        ("money", f"columns named *_amount: {budget.currency}, exact to the cent"),
+        ("shares", "columns named share_*: fractions from 0 to 1; net_support from -1 to 1"),
+        *((f"sheet: {name}", f"{frame.height} rows") for name, frame in tables.items()),
+    ]
+    return {
+        "about": pl.DataFrame(about, schema=["item", "value"], orient="row"),
+        **tables,
+    }
+
+
+@staff_view()
+async def export_insights_workbook(request: Request, signed_in: SignedIn) -> Response:
+    """Every insight table under the dashboard's filters: one XLSX, a sheet per table."""
+    budget = visible_budget(request, signed_in)
+    filters = read_filters(request, budget)
+
+    def build() -> bytes:
+        results = load_report(request, budget, filters)
+        sheets = workbook_sheets(budget, results, filters)
+        audit(
+            request,
+            signed_in,
+            "exported insight tables",
+            f"{budget.slug} xlsx tables={len(results.tables)} {describe(filters)}",
+        )
+        return exports.to_xlsx_book(sheets)
+
+    body = await run_in_threadpool(build)
+    return _attachment(body, "xlsx", _file_name(budget, "insights", filters, "xlsx"))
+
+
 routes = [
     Route("/staff/b/{slug}", insights_page, name="staff_insights", methods=["GET"]),
+    Route(
+        "/staff/b/{slug}/insights.xlsx",
+        export_insights_workbook,
+        name="staff_insights_workbook",
+        methods=["GET"],
+    ),
+    Route(
+        "/staff/b/{slug}/insights/{table}.{fmt}",
+        export_insight,
+        name="staff_insight_export",
+        methods=["GET"],
+    ),
     Route(
         "/staff/b/{slug}/submissions.{fmt}",
         export_submissions,

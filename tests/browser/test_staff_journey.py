@@ -268,7 +268,12 @@ def admin_invites_the_analyst(server: Server, page: Page) -> str:
 
 
 def read_district_count(page: Page, label: str) -> int:
-    table = page.locator("table").filter(has=page.locator("caption", has_text=NEIGHBORHOOD))
+    """From the district table beside the chart, opened as a reader would open it."""
+    caption = page.locator("caption", has_text=NEIGHBORHOOD)
+    details = page.locator("details").filter(has=caption)
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    table = page.locator("table").filter(has=caption)
     row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name=label, exact=True))
     return int(row.locator("td").first.inner_text().replace(",", ""))
 

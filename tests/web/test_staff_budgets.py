@@ -146,6 +146,9 @@ def test_two_errors_are_listed_nothing_is_stored_then_fixed_published_and_used(a
     assert published.status_code == 303
     assert published.headers["location"] == f"/staff/budgets?published={SLUG}"
     assert packages(settings) == [(SLUG, 1, "published")]
+    assert "<strong>Published.</strong>" in admin.get(published.headers["location"]).text
+    odd = admin.get("/staff/budgets?published=a/b")  # a made-up address: no notice, no error
+    assert odd.status_code == 200 and "<strong>Published.</strong>" not in odd.text
     resident = admin.get(f"/b/{SLUG}")
     assert resident.status_code == 200 and "Springfield FY2027 budget" in resident.text
     assert f"/b/{SLUG}" in admin.get("/").text

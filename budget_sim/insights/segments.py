@@ -1,0 +1,154 @@
+"""Segments side by side: for one question (district, age band...), the line table of each
+answer, so staff can see where opinion splits. Answers with fewer than `MIN_CELL` submissions
+are flagged as too small to read."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import polars as pl
+
+from budget_sim.insights.dashboard import Z95, _wilson
+from budget_sim.model import Question
+
+MIN_CELL = 30  # fewer submissions in an answer: flagged, left out of the splits
+NO_ANSWER = "No answer"
+
+
+STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut")
+
+
+def compare(
+    table: pl.DataFrame,
+    lines: pl.DataFrame,
+    question: Question,
+    weights: pl.Series | None = None,
+) -> pl.DataFrame:
+    """One row per answer and line, answers in the question's order then those who gave none
+    (option null): option, label, the columns of `line_table` for that answer's submissions
+    (n in `submissions`), the 95% margin of net support (normal approximation, effective
+    sample size) and `small` (n < MIN_CELL). Every answer in one group-by: one pass however
+    many answers there are."""
+    column = f"answer.{question.id}"
+    answers = (
+        table.get_column(column).cast(pl.String)
+        if column in table.columns
+        else pl.Series(column, [None] * table.height, dtype=pl.String)
+    )
+    groups = pl.DataFrame(
+        {
+            "option": [o.id for o in question.options] + ([None] if answers.null_count() else []),
+            "label": [o.label for o in question.options]
+            + ([NO_ANSWER] if answers.null_count() else []),
+        },
+        schema={"option": pl.String, "label": pl.String},
+    )
+    stats = _statistics(table, lines, weights, answers.rename("option"))
+    base = lines.select(
+        line_id="id",
+        department="department",
+        program="program",
+        kind="kind",
+        city="amount",
+        locked="locked",
+    )
+    n = pl.col("n_eff").clip(lower_bound=1.0)
+    raised_low, raised_high = _wilson(pl.col("raised"), n)
+    cut_low, cut_high = _wilson(pl.col("cut"), n)
+    half = Z95 * (pl.col("var") / n).sqrt()
+    spread = pl.col("raised") + pl.col("cut") - (pl.col("raised") - pl.col("cut")) ** 2
+    return (
+        groups.join(base, how="cross", maintain_order="left_right")
+        .join(stats, on=["option", "line_id"], how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.col("submissions").fill_null(0))
+        .with_columns(
+            mean_low=pl.col("mean") - half,
+            mean_high=pl.col("mean") + half,
+            raised_low=raised_low,
+            raised_high=raised_high,
+            cut_low=cut_low,
+            cut_high=cut_high,
+            kept=1 - pl.col("raised") - pl.col("cut"),
+            net_support=pl.col("raised") - pl.col("cut"),
+            net_support_margin95=Z95 * (spread.clip(lower_bound=0) / n).sqrt(),
+            small=pl.col("submissions") < MIN_CELL,
+        )
+        .drop("var", "n_eff")
+    )
+
+
+def _statistics(
+    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None, answers: pl.Series
+) -> pl.DataFrame:
+    """Per answer and line: submissions, n_eff and the statistics `line_table` rests on."""
+    w = weights if weights is not None else pl.Series("w", [1.0] * table.height)
+    frame = table.select(c for c in lines["id"] if c in table.columns).with_columns(
+        w.cast(pl.Float64).alias("__w"), answers
+    )
+    weight, total = pl.col("__w"), pl.col("__w").sum()
+    expressions = [
+        pl.len().cast(pl.Int64).alias("submissions"),
+        (total**2 / (weight**2).sum()).alias("n_eff"),
+    ]
+    for key, base in lines.select("id", "amount").iter_rows():
+        x = pl.col(key).cast(pl.Float64)
+        mean = (x * weight).sum() / total
+        expressions += [
+            mean.alias(f"{key}\tmean"),
+            (((x - mean) ** 2) * weight).sum().truediv(total).alias(f"{key}\tvar"),
+            x.quantile(0.25, "linear").alias(f"{key}\tq1"),
+            x.median().alias(f"{key}\tmedian"),
+            x.quantile(0.75, "linear").alias(f"{key}\tq3"),
+            ((x > base).cast(pl.Float64) * weight).sum().truediv(total).alias(f"{key}\traised"),
+            ((x < base).cast(pl.Float64) * weight).sum().truediv(total).alias(f"{key}\tcut"),
+        ]
+    wide = frame.group_by("option").agg(expressions)
+    return (
+        wide.unpivot(index=["option", "submissions", "n_eff"])
+        .with_columns(pl.col("variable").str.split_exact("\t", 1).struct.unnest())
+        .rename({"field_0": "line_id", "field_1": "statistic"})
+        .pivot(on="statistic", index=["option", "submissions", "n_eff", "line_id"], values="value")
+        .select("option", "line_id", "submissions", "n_eff", *STATISTICS)
+    )
+
+
+def splits(compared: pl.DataFrame) -> pl.DataFrame:
+    """Per unlocked line, how far apart the answers are (not counting "No answer"): the answers
+    of at least MIN_CELL submissions with the highest and lowest net support, the gap between
+    them (widest first), and whether it is clear: wider than their 95% margins combined
+    (sqrt(m1² + m2²)), Bonferroni-widened for all the pairs of answers that could have been
+    the extremes, so not likely to be chance."""
+    columns = {
+        "line_id": pl.String,
+        "gap": pl.Float64,
+        "highest": pl.String,
+        "lowest": pl.String,
+        "clear": pl.Boolean,
+    }
+    if "net_support" not in compared.columns:
+        return pl.DataFrame(schema=columns)
+    readable = compared.filter(
+        ~pl.col("small") & ~pl.col("locked") & pl.col("option").is_not_null()
+    )
+    by_net = "net_support"
+    answers = readable["option"].n_unique()
+    pairs = max(answers * (answers - 1) // 2, 1)
+    widen = NormalDist().inv_cdf(1 - 0.025 / pairs) / Z95
+    return (
+        readable.group_by("line_id", maintain_order=True)
+        .agg(
+            gap=pl.col(by_net).max() - pl.col(by_net).min(),
+            highest=pl.col("label").sort_by(by_net).last(),
+            lowest=pl.col("label").sort_by(by_net).first(),
+            margin=(
+                pl.col("net_support_margin95").sort_by(by_net).last() ** 2
+                + pl.col("net_support_margin95").sort_by(by_net).first() ** 2
+            ).sqrt(),
+            answers=pl.len(),
+        )
+        .filter(pl.col("answers") >= 2)
+        .with_columns(clear=pl.col("gap") > pl.col("margin") * widen)
+        .select(list(columns))
+        .sort("gap", descending=True, maintain_order=True)
+        .cast(columns)
+    )

@@ -1,0 +1,107 @@
+"""Segments side by side, on tables small enough to check by hand."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from budget_sim.insights import dashboard, segments
+from budget_sim.model import Option, Question
+
+LINES = pl.DataFrame(
+    {
+        "id": ["parks", "debt"],
+        "department": ["Parks", "Debt"],
+        "program": ["Parks", "Debt"],
+        "kind": ["expense", "expense"],
+        "amount": [100, 50],
+        "locked": [False, True],
+    }
+)
+AGE = Question("age", "How old are you?", options=(Option("young", "Young"), Option("old", "Old")))
+
+
+def table(groups: list[tuple[str | None, list[int]]]) -> pl.DataFrame:
+    """Submissions: for each (answer, parks amounts), one row per amount."""
+    rows = [(answer, parks) for answer, amounts in groups for parks in amounts]
+    return pl.DataFrame(
+        {
+            "parks": [parks for _, parks in rows],
+            "debt": [50] * len(rows),
+            "answer.age": [answer for answer, _ in rows],
+        },
+        schema={"parks": pl.Int64, "debt": pl.Int64, "answer.age": pl.String},
+    )
+
+
+def by_answer(frame: pl.DataFrame, line: str = "parks") -> dict:
+    return {r["label"]: r for r in frame.filter(pl.col("line_id") == line).iter_rows(named=True)}
+
+
+def test_each_answer_gets_its_own_line_table_with_n_and_a_small_flag():
+    # Young: 30 residents, half raise parks to 110. Old: 2 residents, both cut to 80.
+    # Three said nothing and kept it.
+    frame = table([("young", [110] * 15 + [100] * 15), ("old", [80, 80]), (None, [100] * 3)])
+    compared = segments.compare(frame, LINES, AGE)
+    assert compared.height == 3 * 2  # three answers (with "No answer") by two lines
+    rows = by_answer(compared)
+    assert list(rows) == ["Young", "Old", "No answer"]
+    young, old, none = rows["Young"], rows["Old"], rows["No answer"]
+    assert (young["option"], young["submissions"], young["small"]) == ("young", 30, False)
+    assert (old["submissions"], old["small"]) == (2, True)
+    assert (none["option"], none["submissions"]) == (None, 3)
+    assert young["mean"] == 105 and young["net_support"] == 0.5
+    assert old["mean"] == 80 and old["net_support"] == -1.0
+    # Margin: 1.96 * sqrt((raised + cut - net²) / n) = 1.96 * sqrt(0.25 / 30).
+    assert young["net_support_margin95"] == pytest.approx(1.959964 * math.sqrt(0.25 / 30))
+
+
+def test_an_answer_nobody_gave_shows_zero_submissions():
+    frame = table([("young", [100] * 5)])
+    rows = by_answer(segments.compare(frame, LINES, AGE))
+    assert list(rows) == ["Young", "Old"]  # everyone answered: no "No answer" row
+    assert rows["Old"]["submissions"] == 0 and rows["Old"]["small"]
+
+
+def test_splits_rank_lines_by_the_gap_between_readable_answers():
+    # Young (30): 15 raise, net +0.5; Old (40): 10 cut, net -0.25. Gap 0.75, far above the
+    # combined margin sqrt(0.179² + 0.134²) = 0.224: clear.
+    frame = table([("young", [110] * 15 + [100] * 15), ("old", [90] * 10 + [100] * 30)])
+    gaps = segments.splits(segments.compare(frame, LINES, AGE))
+    assert gaps.to_dicts() == [
+        {"line_id": "parks", "gap": 0.75, "highest": "Young", "lowest": "Old", "clear": True}
+    ]  # the locked line is left out
+
+
+def test_a_gap_within_the_margins_could_be_chance_and_small_answers_do_not_count():
+    # Young (30): 3 raise, net +0.1, margin 1.96 * sqrt(0.09 / 30) = 0.107; Old (40) all keep.
+    frame = table([("young", [110] * 3 + [100] * 27), ("old", [100] * 40)])
+    (row,) = segments.splits(segments.compare(frame, LINES, AGE)).to_dicts()
+    assert row["gap"] == pytest.approx(0.1) and not row["clear"]
+    few = table([("young", [110] * 3 + [100] * 27), ("old", [100] * 29)])  # Old: 29 < 30
+    assert segments.splits(segments.compare(few, LINES, AGE)).is_empty()
+
+
+def test_weights_apply_within_each_answer():
+    frame = table([("young", [110, 100]), ("old", [100])])
+    compared = segments.compare(frame, LINES, AGE, pl.Series([3.0, 1.0, 1.0]))
+    assert by_answer(compared)["Young"]["mean"] == pytest.approx((3 * 110 + 100) / 4)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_each_answer_matches_the_line_table_of_its_submissions(weighted):
+    frame = table(
+        [("young", [110, 100, 90, 120, 100]), ("old", [80, 100, 100]), (None, [100, 130])]
+    ).with_columns(pl.Series("debt", [50, 50, 40, 50, 60, 50, 50, 50, 50, 50]))
+    weights = pl.Series([1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 1.0, 2.0, 1.0, 1.0]) if weighted else None
+    compared = segments.compare(frame, LINES, AGE, weights)
+    for option in ("young", "old", None):
+        mask = frame["answer.age"].is_null() if option is None else frame["answer.age"] == option
+        expected = dashboard.line_table(
+            frame.filter(mask), LINES, weights.filter(mask) if weighted else None
+        )
+        got = compared.filter(pl.col("option").eq_missing(option)).select(expected.columns)
+        assert_frame_equal(got, expected, check_dtypes=False)
