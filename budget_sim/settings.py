@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     ballot_max_age_seconds: int = Field(
         default=24 * 3600, description="How long a ballot token stays valid"
     )
+    interval_resamples: int = Field(
+        default=200,
+        ge=20,
+        le=2000,
+        description="Resamples behind the 95% intervals of the staff dashboard's headline",
+    )
 
 
 @lru_cache(maxsize=1)

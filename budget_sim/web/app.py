@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database = Database(settings.database_url)
         # vl-convert's first chart takes ~0.5 s: pay it now, beside start-up, not in a request.
         threading.Thread(target=charts.warm_up, name="warm up charts", daemon=True).start()
-        insights = InsightCache(SubmissionTables(database.read_engine))
+        insights = InsightCache(
+            SubmissionTables(database.read_engine), resamples=settings.interval_resamples
+        )
         try:
             yield {
                 "settings": settings,

@@ -17,8 +17,9 @@ from budget_sim.storage.exports import SubmissionTables
 class InsightCache:
     """Submissions tables (brought up to date incrementally) and the last `size` reports."""
 
-    def __init__(self, tables: SubmissionTables, size: int = 16) -> None:
+    def __init__(self, tables: SubmissionTables, size: int = 16, resamples: int = 200) -> None:
         self.tables = tables
+        self._resamples = resamples
         self._reports: OrderedDict[tuple, report.Report] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
@@ -66,7 +67,9 @@ class InsightCache:
     def _bootstrap(self, budget: Budget, filters: report.Filters) -> dashboard.Interval:
         built = self.report(budget, filters)
         weights = built.weights.values if built.weights else None
-        return dashboard.bootstrap_interval(built.table, budget.lines, weights=weights)
+        return dashboard.bootstrap_interval(
+            built.table, budget.lines, weights=weights, resamples=self._resamples
+        )
 
     def close(self) -> None:
         self._background.shutdown(wait=False, cancel_futures=True)

@@ -28,10 +28,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    """A staff page from templates/staff/, never cached."""
+def render(
+    request: Request, name: str, context: dict, status: int = 200, *, block: str | None = None
+) -> Response:
+    """A staff page from templates/staff/ (or one block of it, for htmx), never cached."""
     return request.state.templates.TemplateResponse(
-        request, f"staff/{name}", {"display": None, **context}, status_code=status, headers=NO_STORE
+        request,
+        f"staff/{name}",
+        {"display": None, **context},
+        status_code=status,
+        headers=NO_STORE,
+        **({"block_name": block} if block else {}),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 import polars as pl
 from starlette.concurrency import run_in_threadpool
@@ -63,26 +64,33 @@ def in_units(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 @staff_view()
 async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
-    """Every submission of a budget: one row each, one column per line (currency units),
-    answers and comments. Demo submissions only when asked (?synthetic=1)."""
+    """The submissions of a budget: one row each, one column per line (currency units),
+    answers and comments. Demo submissions only when asked (?synthetic=1); only one segment's
+    when one is chosen (?segment=question:option), as on the dashboard."""
     budget = visible_budget(request, signed_in)
     fmt = request.path_params["fmt"]
     if fmt not in exports.FORMATS:
         raise HTTPException(404, "Exports come as .csv, .xlsx or .parquet.")
-    include_synthetic = request.query_params.get("synthetic") == "1"
+    filters = read_filters(request, budget)
 
     def build() -> bytes:
-        table = load_table(request, budget, include_synthetic=include_synthetic)
+        table = load_table(request, budget, include_synthetic=filters.include_synthetic)
+        if filters.segment:
+            table = dashboard.segment(table, *filters.segment)
         audit(
             request,
             signed_in,
             "exported submissions",
-            f"{budget.slug} {fmt} rows={table.height} synthetic={include_synthetic}",
+            f"{budget.slug} {fmt} rows={table.height} synthetic={filters.include_synthetic}"
+            + (f" segment={':'.join(filters.segment)}" if filters.segment else ""),
         )
         return exports.encode(in_units(table, budget.line_ids), fmt)
 
     body = await run_in_threadpool(build)
-    name = f"{budget.slug}-submissions{'-with-demo' if include_synthetic else ''}.{fmt}"
+    suffix = "-with-demo" if filters.include_synthetic else ""
+    if filters.segment:  # ids are checked against the budget's questions: safe in a file name
+        suffix += "-" + "-".join(filters.segment)
+    name = f"{budget.slug}-submissions{suffix}.{fmt}"
     return Response(
         body,
         media_type=exports.FORMATS[fmt],
@@ -138,6 +146,43 @@ def comparison(compared: pl.DataFrame) -> dict:
     return {"answers": answers.to_dicts(), "rows": rows}
 
 
+def headline_intervals(request: Request, budget: Budget, filters: report.Filters) -> dict:
+    """The Independent Markets amounts with their 95% intervals, or pending (blocking)."""
+    results = load_report(request, budget, filters)
+    whole = results.tables.get("whole-budget")
+    if whole is None or results.table.height < 2:
+        return {"interval": None, "interval_rows": [], "interval_pending": False}
+    interval = request.state.insights.intervals(budget, filters)
+    rows = []
+    if interval is not None:
+        rows = whole.join(interval.bounds, on="line_id", how="left").to_dicts()
+    return {"interval": interval, "interval_rows": rows, "interval_pending": interval is None}
+
+
+def _filter_query(request: Request) -> str:
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in ("q", "line")]
+    return ("?" + urlencode(pairs)) if pairs else ""
+
+
+@staff_view()
+async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> Response:
+    """The headline's intervals block alone (htmx polls it until the intervals are ready)."""
+    budget = visible_budget(request, signed_in)
+    filters = report.Filters.from_query(request.query_params)
+    context = await run_in_threadpool(headline_intervals, request, budget, filters)
+    return render(
+        request,
+        "insights.html",
+        {
+            "budget": budget,
+            "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
+            + _filter_query(request),
+            **context,
+        },
+        block="headline_intervals",
+    )
+
+
 def compare_problem(budget: Budget, filters: report.Filters) -> str:
     """Why the comparison asked for cannot be made ("" when it can, or none was asked)."""
     if not filters.compare or report.compared_question(budget, filters):
@@ -176,6 +221,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "comments": dashboard.comments(
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
+            **headline_intervals(request, budget, filters),
         }
 
     results = await run_in_threadpool(compute)
@@ -197,6 +243,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 "lines": tradeoffs.MAX_LINES,
             },
             "small_cell": segments.MIN_CELL,
+            "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
+            + _filter_query(request),
             "search": search,
             "comment_line": comment_line,
             **results,
@@ -408,6 +456,12 @@ async def export_insights_workbook(request: Request, signed_in: SignedIn) -> Res
 
 routes = [
     Route("/staff/b/{slug}", insights_page, name="staff_insights", methods=["GET"]),
+    Route(
+        "/staff/b/{slug}/headline-intervals",
+        headline_intervals_fragment,
+        name="staff_headline_intervals",
+        methods=["GET"],
+    ),
     Route(
         "/staff/b/{slug}/insights.xlsx",
         export_insights_workbook,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
 from budget_sim.storage import NewSubmission, save_many
+from budget_sim.web import create_app
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
 from tests.web.test_staff import make_staff, sign_in
 
@@ -75,3 +79,32 @@ def test_weighting_by_ward_population_reports_the_effective_sample(client, staff
     # n_eff = (3 * 2/3 + 2)^2 / (3 * 4/9 + 4) = 16 / (16/3) = 3.
     assert "Effective sample size (Kish): 3 of 4" in html
     assert "2 of 50 districts have submissions" in html
+
+
+def test_the_headline_intervals_fill_in_once_computed(client, budget, settings):
+    """The intervals are resampled in the background: the page says so and polls a fragment
+    that, once they are ready, brings a 95% interval for every program."""
+    fast = settings.model_copy(update={"interval_resamples": 20})
+    with TestClient(create_app(fast), base_url="https://testserver", follow_redirects=False) as app:
+        for steps, age in ((1, "25-34"), (0, "65-plus"), (0, "25-34")):
+            resident_submits(app, budget, steps=steps, age=age, comment="")
+        make_staff(settings.database_url, "ada@city.gov")
+        sign_in(app, "ada@city.gov")
+        page = app.get(f"/staff/b/{SLUG}?segment=age-band:25-34").text
+        assert "being worked out in the background" in page
+        poll = f"/staff/b/{SLUG}/headline-intervals?segment=age-band%3A25-34"
+        assert f'hx-get="{poll}"' in page
+        for _ in range(600):  # the 20 resamples take a few seconds on a busy machine
+            fragment = app.get(poll)
+            assert fragment.status_code == 200 and "<html" not in fragment.text
+            if "hx-get" not in fragment.text:
+                break
+            time.sleep(0.1)
+        assert "How sure we are: Independent Markets with 95% intervals" in fragment.text
+        assert "20 bootstrap resamples of the 2 residents" in fragment.text
+        spending = budget.lines.filter(pl.col("kind") == "expense").height
+        assert fragment.text.count(" to $") == spending
+        again = app.get(f"/staff/b/{SLUG}?segment=age-band:25-34").text
+        assert "How sure we are" in again and "being worked out" not in again
+    signed_out = TestClient(create_app(fast), base_url="https://testserver")
+    assert signed_out.get(poll, follow_redirects=False).status_code in (303, 307)
