@@ -23,6 +23,11 @@ class InsightCache:
         self._reports: OrderedDict[tuple, report.Report] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        # The dashboard's reports are brought up to date in the background (one budget and
+        # set of filters at a time), while the last one is shown.
+        self._refresh = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
+        self._newest: dict[tuple, tuple[int, int]] = {}  # (slug, version, filters) -> stamp
+        self._refreshing: set[tuple] = set()
         # Bootstrap intervals take seconds: one at a time, in the background, newest kept.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
         self._intervals: OrderedDict[tuple, Future[dashboard.Interval]] = OrderedDict()
@@ -41,9 +46,41 @@ class InsightCache:
             if key in self._reports:
                 self._reports.move_to_end(key)
                 return self._reports[key]
-        built = report.build(table, budget, filters)
+        return self._build(table, budget, filters, key)
+
+    def latest(self, budget: Budget, filters: report.Filters) -> tuple[report.Report, int]:
+        """The newest report under `filters` without waiting for one to be computed when an
+        older one exists, and how many submissions arrived since it was computed (0: it is
+        current). An out-of-date report is brought up to date in the background."""
+        table, stamp = self.tables.get(
+            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
+        )
+        base = (budget.slug, budget.version, filters)
+        key = (*base, stamp)
+        with self._lock:
+            if key in self._reports:
+                self._reports.move_to_end(key)
+                return self._reports[key], 0
+            older = self._newest.get(base)
+            shown = self._reports.get((*base, older)) if older else None
+            if shown is not None:
+                if base not in self._refreshing:
+                    self._refreshing.add(base)
+                    self._refresh.submit(self._build, table, budget, filters, key)
+                return shown, max(1, stamp[0] - older[0])  # type: ignore[index]
+        return self._build(table, budget, filters, key), 0
+
+    def _build(
+        self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
+    ) -> report.Report:
+        try:
+            built = report.build(table, budget, filters)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key[:3])
         with self._lock:
             self._reports[key] = built
+            self._newest[key[:3]] = key[3]
             while len(self._reports) > self._size:
                 self._reports.popitem(last=False)
         return built
@@ -72,4 +109,5 @@ class InsightCache:
         )
 
     def close(self) -> None:
+        self._refresh.shutdown(wait=False, cancel_futures=True)
         self._background.shutdown(wait=False, cancel_futures=True)

@@ -148,7 +148,7 @@ def comparison(compared: pl.DataFrame) -> dict:
 
 def headline_intervals(request: Request, budget: Budget, filters: report.Filters) -> dict:
     """The Independent Markets amounts with their 95% intervals, or pending (blocking)."""
-    results = load_report(request, budget, filters)
+    results, _ = request.state.insights.latest(budget, filters)
     whole = results.tables.get("whole-budget")
     if whole is None or results.table.height < 2:
         return {"interval": None, "interval_rows": [], "interval_pending": False}
@@ -204,7 +204,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
     compared = report.compared_question(budget, filters)
 
     def compute() -> dict:
-        results = load_report(request, budget, filters)
+        results, newer = request.state.insights.latest(budget, filters)
         segment_table = results.tables.get(f"segments-by-{compared.id}") if compared else None
         return {
             "everyone": results.everyone,
@@ -222,6 +222,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
             **headline_intervals(request, budget, filters),
+            "newer": newer,
         }
 
     results = await run_in_threadpool(compute)

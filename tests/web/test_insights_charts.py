@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from budget_sim.model import Budget
 from budget_sim.storage import NewSubmission, save_many
 from tests.web.conftest import SLUG
-from tests.web.test_insights_page import staff  # noqa: F401  (the signed-in staff fixture)
+from tests.web.test_insights_page import staff, up_to_date  # noqa: F401  (staff: a fixture)
 from tests.web.test_staff_budgets import GOOD_CSV, admin, publish, submit, upload  # noqa: F401
 
 
@@ -96,7 +96,7 @@ def test_trade_offs_are_listed_with_their_reading_and_need_enough_submissions(
         client, budget, 20, start=20
     )  # 40 in all: 20 raise one line and cut the other, 20 the reverse
     first, second = two_lines(budget)
-    page = html.unescape(staff.get(f"/staff/b/{SLUG}").text)
+    page = html.unescape(up_to_date(staff, f"/staff/b/{SLUG}"))
     assert "The clearest trade-offs, from 40 submissions" in page
     assert f"residents who raised {first['department']}" in page
     assert "tended to cut" in page
