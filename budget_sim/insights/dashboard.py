@@ -183,9 +183,12 @@ def line_table(
 
 def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Each submission's spending, rescaled to sum to 1 (rows spending nothing are dropped):
-    how each resident would split whatever they chose to spend."""
+    how each resident would split whatever they chose to spend. A line a submission has no
+    amount for (a revision added it after) counts as nothing spent on it."""
     spend = lines.filter(pl.col("kind") == "expense")["id"].to_list()
-    amounts = table.select(pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend)
+    amounts = table.select(
+        pl.col(c).cast(pl.Float64).clip(lower_bound=0).fill_null(0.0) for c in spend
+    )
     totals = amounts.sum_horizontal()
     keep = totals > 0
     shares = amounts.filter(keep).with_columns(pl.all() / totals.filter(keep))

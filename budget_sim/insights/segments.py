@@ -103,6 +103,16 @@ def _statistics(
             ((x < base).cast(pl.Float64) * weight).sum().truediv(total).alias(f"{key}\tcut"),
         ]
     wide = frame.group_by("option").agg(expressions)
+    if wide.is_empty():  # no submissions (a segment nobody is in): no statistic to pivot
+        return pl.DataFrame(
+            schema={
+                "option": pl.String,
+                "line_id": pl.String,
+                "submissions": pl.Int64,
+                "n_eff": pl.Float64,
+                **dict.fromkeys(STATISTICS, pl.Float64),
+            }
+        )
     return (
         wide.unpivot(index=["option", "submissions", "n_eff"])
         .with_columns(pl.col("variable").str.split_exact("\t", 1).struct.unnest())

@@ -8,10 +8,14 @@ moved, are left out; with fewer than `MIN_SUBMISSIONS` submissions there is noth
 Every correlation comes from one pass over the table: each line is standardised (weighted mean
 0, variance 1, times √w) once, then the sums of products of every pair are taken chunk by chunk
 in float32, so a chunk's columns stay in cache (40 lines x 1,000,000 submissions: well under a
-second)."""
+second). A line a revision added has no amount in the submissions made before it: its pairs are
+taken over the submissions that have both amounts (their n is that count), and a pair with fewer
+than `MIN_SUBMISSIONS` of them is left out."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from itertools import combinations
 
 import polars as pl
@@ -49,14 +53,21 @@ def line_names(lines: pl.DataFrame) -> dict[str, str]:
     return dict(lines.select("id", name).iter_rows())
 
 
+def _amounts(table: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
+    """The amounts of `columns`, a NaN (only a float column can hold one) counted as missing
+    like a null (a line added by a revision has none in older submissions)."""
+    return [pl.col(c).fill_nan(None) if table.schema[c].is_float() else pl.col(c) for c in columns]
+
+
 def movers(table: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
-    """How many submissions changed each unlocked line from the city's amount."""
+    """How many submissions changed each unlocked line from the city's amount (submissions
+    without an amount for a line, made before a revision added it, did not move it)."""
     unlocked = lines.filter(~pl.col("locked") & pl.col("id").is_in(table.columns))
     if unlocked.is_empty() or table.is_empty():
         return dict.fromkeys(unlocked["id"].to_list(), 0)
+    amounts = dict(unlocked.select("id", "amount").iter_rows())
     counts = table.select(
-        (pl.col(key) != amount).sum().alias(key)
-        for key, amount in unlocked.select("id", "amount").iter_rows()
+        (x != amounts[x.meta.output_name()]).sum() for x in _amounts(table, list(amounts))
     )
     return counts.row(0, named=True)
 
@@ -64,36 +75,65 @@ def movers(table: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
 def _moments(
     frame: pl.DataFrame, columns: list[str], weighted: bool
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Each column's (weighted) mean and standard deviation (weights in column `__w`)."""
+    """Each column's (weighted) mean and standard deviation over the rows that have a value
+    (weights in column `__w`). A column whose values (of positive weight) are all the same has
+    spread 0, exactly: a mean rounded in the last place must not make it look like it varies."""
+    w = pl.col("__w") if weighted else pl.lit(1.0)
+    counted = [pl.col(c).filter(w > 0) for c in columns]
+    varies = frame.select(
+        (x.min() < x.max()).fill_null(False).alias(c) for c, x in zip(columns, counted, strict=True)
+    ).row(0, named=True)
     if not weighted:
         stats = frame.select(
             *(pl.col(c).mean().alias(f"{c}\tmean") for c in columns),
             *(pl.col(c).std(ddof=0).alias(f"{c}\tsd") for c in columns),
         ).row(0, named=True)
     else:
-        w, total = pl.col("__w"), pl.col("__w").sum()
+        w = pl.col("__w")
+        total = {c: pl.when(pl.col(c).is_not_null()).then(w).sum() for c in columns}
         means = frame.select(
-            ((pl.col(c).cast(pl.Float64) * w).sum() / total).alias(f"{c}\tmean") for c in columns
+            ((pl.col(c).cast(pl.Float64) * w).sum() / total[c]).alias(f"{c}\tmean") for c in columns
         ).row(0, named=True)
         stats = means | frame.select(
             ((pl.col(c).cast(pl.Float64) - means[f"{c}\tmean"]) ** 2 * w)
             .sum()
-            .truediv(total)
+            .truediv(total[c])
             .sqrt()
             .alias(f"{c}\tsd")
             for c in columns
         ).row(0, named=True)
     return (
         {c: stats[f"{c}\tmean"] for c in columns},
-        {c: stats[f"{c}\tsd"] or 0.0 for c in columns},
+        {c: (stats[f"{c}\tsd"] or 0.0) if varies[c] else 0.0 for c in columns},
     )
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The correlation of two lines and the submissions it rests on: `n` had an amount for
+    both, of effective size `n_eff` (Kish) when weighted."""
+
+    correlation: float
+    n: int
+    n_eff: float
 
 
 def correlations(
     table: pl.DataFrame, columns: list[str], weights: pl.Series | None = None
 ) -> dict[tuple[str, str], float]:
     """The (weighted) Pearson correlation of every pair of `columns` that vary."""
-    frame = table.select(columns)
+    return {pair: found.correlation for pair, found in pairs_of(table, columns, weights).items()}
+
+
+def pairs_of(
+    table: pl.DataFrame, columns: list[str], weights: pl.Series | None = None
+) -> dict[tuple[str, str], Pair]:
+    """The (weighted) Pearson correlation of every pair of `columns` that vary, with the
+    submissions it rests on. A pair where a line has no amount in some submissions (a revision
+    added it) is taken over the submissions that have both (pairwise complete)."""
+    if not columns or table.is_empty():
+        return {}
+    frame = table.select(_amounts(table, columns))
     if weights is not None:
         frame = frame.with_columns(
             weights.cast(pl.Float64).alias("__w"), weights.cast(pl.Float64).sqrt().alias("__sw")
@@ -103,6 +143,26 @@ def correlations(
     pairs = list(combinations(varying, 2))
     if not pairs:
         return {}
+    gappy = {c for c in varying if frame.get_column(c).null_count()}
+    complete = [(a, b) for a, b in pairs if a not in gappy and b not in gappy]
+    found = _complete_pairs(frame, complete, means, spreads, weights)
+    found |= _gappy_pairs(
+        frame, [p for p in pairs if gappy.intersection(p)], means, spreads, weights is not None
+    )
+    return {pair: found[pair] for pair in pairs if pair in found}
+
+
+def _complete_pairs(
+    frame: pl.DataFrame,
+    pairs: list[tuple[str, str]],
+    means: dict[str, float],
+    spreads: dict[str, float],
+    weights: pl.Series | None,
+) -> dict[tuple[str, str], Pair]:
+    """The pairs of lines every submission has an amount for: one chunked pass in float32."""
+    if not pairs:
+        return {}
+    used = list(dict.fromkeys(c for pair in pairs for c in pair))
     standardised = [
         (
             (pl.col(c) - means[c]) * (1 / spreads[c])
@@ -111,7 +171,7 @@ def correlations(
         )
         .cast(pl.Float32)
         .alias(c)
-        for c in varying
+        for c in used
     ]
     products = [(pl.col(a) * pl.col(b)).sum().alias(f"{a}\t{b}") for a, b in pairs]
     chunks = [
@@ -120,10 +180,63 @@ def correlations(
     ]
     sums = pl.concat(chunks).select(pl.all().cast(pl.Float64).sum()).row(0)
     total_weight = float(weights.sum()) if weights is not None else float(frame.height)
+    n_eff = kish_n_eff(weights) if weights is not None else float(frame.height)
     return {
-        pair: max(-1.0, min(1.0, value / total_weight))
+        pair: Pair(max(-1.0, min(1.0, value / total_weight)), frame.height, n_eff)
         for pair, value in zip(pairs, sums, strict=True)
     }
+
+
+def _gappy_pairs(
+    frame: pl.DataFrame,
+    pairs: list[tuple[str, str]],
+    means: dict[str, float],
+    spreads: dict[str, float],
+    weighted: bool,
+) -> dict[tuple[str, str], Pair]:
+    """The pairs where some submissions lack an amount: each over the submissions that have
+    both, in float64 from the lines standardised over all their amounts (well conditioned).
+    A pair that does not vary on those submissions is left out."""
+    if not pairs:
+        return {}
+    w = pl.col("__w") if weighted else pl.lit(1.0)
+    expressions = []
+    for i, (a, b) in enumerate(pairs):
+        za = (pl.col(a) - means[a]) * (1 / spreads[a])
+        zb = (pl.col(b) - means[b]) * (1 / spreads[b])
+        both = pl.col(a).is_not_null() & pl.col(b).is_not_null()
+        wb = pl.when(both).then(w)
+        counted = both & (w > 0)
+        expressions += [
+            both.sum().cast(pl.Int64).alias(f"{i}\tn"),
+            wb.sum().alias(f"{i}\tw"),
+            (wb**2).sum().alias(f"{i}\tww"),
+            (wb * za).sum().alias(f"{i}\ta"),
+            (wb * zb).sum().alias(f"{i}\tb"),
+            (wb * za * za).sum().alias(f"{i}\taa"),
+            (wb * zb * zb).sum().alias(f"{i}\tbb"),
+            (wb * za * zb).sum().alias(f"{i}\tab"),
+            (
+                (pl.col(a).filter(counted).min() < pl.col(a).filter(counted).max())
+                & (pl.col(b).filter(counted).min() < pl.col(b).filter(counted).max())
+            )
+            .fill_null(False)
+            .alias(f"{i}\tvaries"),
+        ]
+    sums = frame.select(expressions).row(0, named=True)
+    found = {}
+    for i, pair in enumerate(pairs):
+        s = {k: sums[f"{i}\t{k}"] for k in ("n", "w", "ww", "a", "b", "aa", "bb", "ab", "varies")}
+        if not s["varies"]:
+            continue
+        total = s["w"]
+        covariance = s["ab"] - s["a"] * s["b"] / total
+        spread = (s["aa"] - s["a"] ** 2 / total) * (s["bb"] - s["b"] ** 2 / total)
+        if not spread > 0:
+            continue
+        r = max(-1.0, min(1.0, covariance / math.sqrt(spread)))
+        found[pair] = Pair(r, s["n"], total * total / s["ww"])
+    return found
 
 
 def _strength(r: float) -> str:
@@ -153,20 +266,31 @@ def strongest(
     often = sorted((c for c, n in moved.items() if n >= MIN_MOVERS), key=lambda c: -moved[c])
     chosen = set(often[:MAX_LINES])
     columns = [c for c in lines["id"].to_list() if c in chosen]  # in the budget's order
-    found = correlations(table, columns, weights)
+    found = {
+        pair: it
+        for pair, it in pairs_of(table, columns, weights).items()
+        if it.n >= MIN_SUBMISSIONS
+    }
     if not found:
         return pl.DataFrame(schema=SCHEMA)
-    n_eff = kish_n_eff(weights) if weights is not None else float(table.height)
     names = line_names(lines)
     pairs = pl.DataFrame(
         {
             "line_a": [a for a, _ in found],
             "line_b": [b for _, b in found],
-            "correlation": list(found.values()),
+            "correlation": [it.correlation for it in found.values()],
+            "submissions": [it.n for it in found.values()],
+            "half": [Z95 / max(it.n_eff - 3, 1.0) ** 0.5 for it in found.values()],
         },
-        schema={"line_a": pl.String, "line_b": pl.String, "correlation": pl.Float64},
+        schema={
+            "line_a": pl.String,
+            "line_b": pl.String,
+            "correlation": pl.Float64,
+            "submissions": pl.Int64,
+            "half": pl.Float64,
+        },
     )
-    z, half = pl.col("correlation").arctanh(), Z95 / max(n_eff - 3, 1.0) ** 0.5
+    z, half = pl.col("correlation").arctanh(), pl.col("half")
     pairs = pairs.with_columns(
         correlation_low95=(z - half).tanh(), correlation_high95=(z + half).tanh()
     ).filter((pl.col("correlation_low95") > 0) | (pl.col("correlation_high95") < 0))
@@ -181,11 +305,10 @@ def strongest(
             **row,
             "name_a": names[row["line_a"]],
             "name_b": names[row["line_b"]],
-            "submissions": table.height,
             "moved_a": moved[row["line_a"]],
             "moved_b": moved[row["line_b"]],
             "reading": reading(row["correlation"], names[row["line_a"]], names[row["line_b"]]),
         }
-        for row in picked.iter_rows(named=True)
+        for row in picked.drop("half").iter_rows(named=True)
     ]
     return pl.DataFrame(rows, schema=SCHEMA)

@@ -66,6 +66,20 @@ def test_an_answer_nobody_gave_shows_zero_submissions():
     assert rows["Old"]["submissions"] == 0 and rows["Old"]["small"]
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_no_submissions_at_all_gives_every_answer_zero(weighted):
+    # A segment nobody is in leaves an empty table: this raised ColumnNotFoundError ("mean").
+    frame = table([("young", [100])]).clear()
+    compared = segments.compare(
+        frame, LINES, AGE, pl.Series([], dtype=pl.Float64) if weighted else None
+    )
+    rows = by_answer(compared)
+    assert list(rows) == ["Young", "Old"]
+    assert all(r["submissions"] == 0 and r["small"] and r["mean"] is None for r in rows.values())
+    assert compared.schema == segments.compare(table([("young", [100])]), LINES, AGE).schema
+    assert segments.splits(compared).is_empty()
+
+
 def test_splits_rank_lines_by_the_gap_between_readable_answers():
     # Young (30): 15 raise, net +0.5; Old (40): 10 cut, net -0.25. Gap 0.75, far above the
     # combined margin sqrt(0.179² + 0.134²) = 0.224: clear.
