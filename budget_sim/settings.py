@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     ballot_max_age_seconds: int = Field(
         default=24 * 3600, description="How long a ballot token stays valid"
     )
+    warm_insights: bool = Field(
+        default=True,
+        description="Compute every budget's default dashboard views in the background at start-up",
+    )
     interval_resamples: int = Field(
         default=200,
         ge=20,

@@ -44,4 +44,5 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         instance_dir=tmp_path / "instance",
         secret_key="test-secret-key-not-for-production",
+        warm_insights=False,  # tests that look at dashboards see exactly what they stored
     )

@@ -122,10 +122,13 @@ def line_table(
     n = table.height
     n_eff = kish_n_eff(w) if n else 0.0
     frame = table.with_columns(w.alias("__w"))
-    weight, total_weight = pl.col("__w"), pl.col("__w").sum()
     expressions = []
     for line in lines.iter_rows(named=True):  # one expression set per line, one query in all
         x, base, key = pl.col(line["id"]).cast(pl.Float64), line["amount"], line["id"]
+        # Only residents with an amount on this line count for it (a line a revision added
+        # has none from those who submitted before).
+        weight = pl.when(x.is_not_null()).then(pl.col("__w")).otherwise(0.0)
+        total_weight = weight.sum()
         mean = (x * weight).sum() / total_weight
         expressions += [
             mean.alias(f"{key}\tmean"),

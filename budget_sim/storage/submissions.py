@@ -79,8 +79,13 @@ class StoredSubmission:
 
 
 def new_receipt() -> str:
-    """An unguessable permalink id (128 bits from the OS CSPRNG)."""
-    return secrets.token_urlsafe(16)
+    """An unguessable permalink id (128 bits from the OS CSPRNG). It starts with a letter or
+    digit: a leading "-" would make spreadsheets read it as a formula, so exports would have to
+    neutralise it and residents could not find their receipt in the file."""
+    while True:
+        receipt = secrets.token_urlsafe(16)
+        if receipt[0].isalnum():
+            return receipt
 
 
 def _insert_ignoring_conflicts(session: Session, table: type, values: dict) -> int | None:

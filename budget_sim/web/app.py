@@ -59,10 +59,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         insights = InsightCache(
             SubmissionTables(database.read_engine), resamples=settings.interval_resamples
         )
+        budgets = load_budgets(settings, database)  # budget_data/ + published
+        if settings.warm_insights:
+            insights.warm(budgets.values())
         try:
             yield {
                 "settings": settings,
-                "budgets": load_budgets(settings, database),  # budget_data/ + published
+                "budgets": budgets,
                 "database": database,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),

@@ -3,8 +3,10 @@ flagged (the submissions table's stamp changes) or the budget is revised."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
@@ -12,6 +14,8 @@ import polars as pl
 from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
 from budget_sim.storage.exports import SubmissionTables
+
+logger = logging.getLogger("budget_sim")
 
 
 class InsightCache:
@@ -28,6 +32,8 @@ class InsightCache:
         self._refresh = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
         self._newest: dict[tuple, tuple[int, int]] = {}  # (slug, version, filters) -> stamp
         self._refreshing: set[tuple] = set()
+        self._gates: dict[tuple, threading.Lock] = {}  # one computation per report at a time
+        self._closed = False
         # Bootstrap intervals take seconds: one at a time, in the background, newest kept.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
         self._intervals: OrderedDict[tuple, Future[dashboard.Interval]] = OrderedDict()
@@ -73,17 +79,42 @@ class InsightCache:
     def _build(
         self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
     ) -> report.Report:
+        """Compute a report once: a request arriving while it is computed waits for it."""
+        with self._lock:
+            gate = self._gates.setdefault(key, threading.Lock())
         try:
-            built = report.build(table, budget, filters)
+            with gate:
+                with self._lock:
+                    if key in self._reports:
+                        return self._reports[key]
+                built = report.build(table, budget, filters)
+                with self._lock:
+                    self._reports[key] = built
+                    self._newest[key[:3]] = key[3]
+                    while len(self._reports) > self._size:
+                        self._reports.popitem(last=False)
+                return built
         finally:
             with self._lock:
                 self._refreshing.discard(key[:3])
-        with self._lock:
-            self._reports[key] = built
-            self._newest[key[:3]] = key[3]
-            while len(self._reports) > self._size:
-                self._reports.popitem(last=False)
-        return built
+                self._gates.pop(key, None)
+
+    def warm(self, budgets: Iterable[Budget]) -> None:
+        """Compute each budget's default views in the background (after a start-up), so that
+        the first analyst to open a dashboard does not wait for them."""
+        chosen = list(budgets)
+
+        def run() -> None:
+            for budget in chosen:
+                for filters in (report.Filters(), report.Filters(include_synthetic=True)):
+                    if self._closed:
+                        return
+                    try:
+                        self.report(budget, filters)
+                    except Exception:  # a warm-up failure must not stop the server
+                        logger.exception("warming the insights of %s failed", budget.slug)
+
+        self._refresh.submit(run)
 
     def intervals(self, budget: Budget, filters: report.Filters) -> dashboard.Interval | None:
         """The bootstrap intervals of the headline under `filters`, or None while they are
@@ -108,6 +139,11 @@ class InsightCache:
             built.table, budget.lines, weights=weights, resamples=self._resamples
         )
 
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until the reports queued before now are up to date (warm-up included)."""
+        self._refresh.submit(lambda: None).result(timeout)
+
     def close(self) -> None:
+        self._closed = True
         self._refresh.shutdown(wait=False, cancel_futures=True)
         self._background.shutdown(wait=False, cancel_futures=True)

@@ -98,6 +98,7 @@ def running_server(folder: Path, **env_settings: str) -> Iterator[Server]:
         **os.environ,
         "BUDGET_SIM_DATABASE_URL": database_url,
         "BUDGET_SIM_INSTANCE_DIR": str(folder / "instance"),
+        "BUDGET_SIM_WARM_INSIGHTS": "0",
         **env_settings,
     }
     command = [sys.executable, "-m", "budget_sim"]

@@ -168,3 +168,16 @@ def test_comments_search_and_filter():
     ]
     assert dashboard.comments(frame, LINES, line="parks")["program"].to_list() == ["Parks: Parks"]
     assert dashboard.comments(frame, LINES, line="overall")["program"].to_list() == ["Whole budget"]
+
+
+def test_a_line_added_by_a_revision_is_judged_by_those_who_saw_it():
+    """Residents who submitted before a line existed have no amount for it: they are left out
+    of its mean and shares, not counted as giving it nothing."""
+    frame = table([(100_00, 300_00, 400_00, None)] * 2 + [(200_00, 200_00, 400_00, None)] * 2)
+    frame = frame.with_columns(  # the first two submitted before parks existed
+        pl.when(pl.int_range(pl.len()) < 2).then(None).otherwise(pl.col("parks")).alias("parks")
+    )
+    rows = {r["line_id"]: r for r in dashboard.line_table(frame, LINES).iter_rows(named=True)}
+    parks, police = rows["parks"], rows["police"]
+    assert parks["mean"] == 200_00 and parks["raised"] == 1.0 and parks["cut"] == 0
+    assert police["mean"] == 250_00 and police["cut"] == 0.5  # every resident had police

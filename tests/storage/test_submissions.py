@@ -19,6 +19,7 @@ from budget_sim.storage import (
 )
 from budget_sim.storage.engine import SQLITE_PRAGMAS, is_sqlite
 from budget_sim.storage.exports import SubmissionTables, submissions_table
+from budget_sim.storage.submissions import new_receipt
 
 LINES = ["parks", "police", "library"]
 
@@ -51,6 +52,11 @@ def test_submission_round_trip(database):
     assert stored.amounts == {"parks": 100_00, "police": 200_00, "library": 50_00}
     assert stored.answers == {"district": "d1"}
     assert len(receipt) >= 22  # 128 random bits, URL-safe
+
+
+def test_receipts_never_start_like_a_spreadsheet_formula():
+    receipts = {new_receipt() for _ in range(2_000)}  # about 120 would start with - or _
+    assert len(receipts) == 2_000 and all(r[0].isalnum() for r in receipts)
 
 
 def test_retry_with_same_ballot_returns_same_receipt_and_stores_one(database):

@@ -136,3 +136,20 @@ def test_new_submissions_do_not_make_the_dashboard_wait(client, budget, staff):
         if "<strong>2</strong> submissions" in page:
             break
     assert "being added" not in page and "<strong>2</strong> submissions" in page
+
+
+def test_start_up_computes_the_default_views_before_anyone_asks(settings, budget):
+    """With warm-up on, the report is ready when the first analyst arrives: a submission
+    stored after start-up shows as "being added" to figures computed before."""
+    warm = settings.model_copy(update={"warm_insights": True})
+    with TestClient(create_app(warm), base_url="https://testserver", follow_redirects=False) as app:
+        resident_submits(app, budget, steps=1, age="25-34", comment="")
+    with TestClient(create_app(warm), base_url="https://testserver", follow_redirects=False) as app:
+        app.app_state["insights"].settle()
+        resident_submits(app, budget, steps=0, age="65-plus", comment="")
+        make_staff(settings.database_url, "ada@city.gov")
+        sign_in(app, "ada@city.gov")
+        page = app.get(f"/staff/b/{SLUG}").text
+        assert "<strong>1</strong> submission;" in page
+        assert "1 newer submission is being added" in page
+        assert "<strong>2</strong> submissions" in up_to_date(app, f"/staff/b/{SLUG}")
