@@ -112,6 +112,36 @@ def _wilson(share: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return centre - half, centre + half
 
 
+def line_columns(lines: pl.DataFrame) -> pl.DataFrame:
+    """A budget's lines as the insight tables start them: id, names, kind, city's amount."""
+    return lines.select(
+        line_id="id",
+        department="department",
+        program="program",
+        kind="kind",
+        city="amount",
+        locked="locked",
+    )
+
+
+def interval_columns(n: pl.Expr) -> dict[str, pl.Expr]:
+    """From `mean`, `var`, `raised` and `cut` observed over an (effective) sample of n: the
+    mean's CLT 95% interval, Wilson 95% intervals of the shares, the share kept, net support."""
+    raised_low, raised_high = _wilson(pl.col("raised"), n)
+    cut_low, cut_high = _wilson(pl.col("cut"), n)
+    half = Z95 * (pl.col("var") / n).sqrt()
+    return {
+        "mean_low": pl.col("mean") - half,
+        "mean_high": pl.col("mean") + half,
+        "raised_low": raised_low,
+        "raised_high": raised_high,
+        "cut_low": cut_low,
+        "cut_high": cut_high,
+        "kept": 1 - pl.col("raised") - pl.col("cut"),
+        "net_support": pl.col("raised") - pl.col("cut"),
+    }
+
+
 def line_table(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
 ) -> pl.DataFrame:
@@ -153,33 +183,12 @@ def line_table(
             },
             schema_overrides=dict.fromkeys(names, pl.Float64),
         )
-    n_expr = pl.lit(max(n_eff, 1.0))
-    raised_lo, raised_hi = _wilson(pl.col("raised"), n_expr)
-    cut_lo, cut_hi = _wilson(pl.col("cut"), n_expr)
-    half = Z95 * (pl.col("var") / n_expr).sqrt()
-    base = lines.select(
-        line_id="id",
-        department="department",
-        program="program",
-        kind="kind",
-        city="amount",
-        locked="locked",
-    )
+    base = line_columns(lines)
     if stats.is_empty() or n == 0:
         return base.with_columns(submissions=pl.lit(0))
     return (
         base.join(stats, on="line_id", how="left", maintain_order="left")
-        .with_columns(
-            submissions=pl.lit(n),
-            mean_low=pl.col("mean") - half,
-            mean_high=pl.col("mean") + half,
-            raised_low=raised_lo,
-            raised_high=raised_hi,
-            cut_low=cut_lo,
-            cut_high=cut_hi,
-            kept=1 - pl.col("raised") - pl.col("cut"),
-            net_support=pl.col("raised") - pl.col("cut"),
-        )
+        .with_columns(submissions=pl.lit(n), **interval_columns(pl.lit(max(n_eff, 1.0))))
         .drop("var")
     )
 

@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import polars as pl
 
-from budget_sim.insights.dashboard import Z95, _wilson
+from budget_sim.insights.dashboard import Z95, interval_columns, line_columns
 from budget_sim.model import Question
 
 MIN_CELL = 30  # fewer submissions in an answer: flagged, left out of the splits
@@ -44,32 +44,14 @@ def compare(
         schema={"option": pl.String, "label": pl.String},
     )
     stats = _statistics(table, lines, weights, answers.rename("option"))
-    base = lines.select(
-        line_id="id",
-        department="department",
-        program="program",
-        kind="kind",
-        city="amount",
-        locked="locked",
-    )
     n = pl.col("n_eff").clip(lower_bound=1.0)
-    raised_low, raised_high = _wilson(pl.col("raised"), n)
-    cut_low, cut_high = _wilson(pl.col("cut"), n)
-    half = Z95 * (pl.col("var") / n).sqrt()
     spread = pl.col("raised") + pl.col("cut") - (pl.col("raised") - pl.col("cut")) ** 2
     return (
-        groups.join(base, how="cross", maintain_order="left_right")
+        groups.join(line_columns(lines), how="cross", maintain_order="left_right")
         .join(stats, on=["option", "line_id"], how="left", nulls_equal=True, maintain_order="left")
         .with_columns(pl.col("submissions").fill_null(0))
         .with_columns(
-            mean_low=pl.col("mean") - half,
-            mean_high=pl.col("mean") + half,
-            raised_low=raised_low,
-            raised_high=raised_high,
-            cut_low=cut_low,
-            cut_high=cut_high,
-            kept=1 - pl.col("raised") - pl.col("cut"),
-            net_support=pl.col("raised") - pl.col("cut"),
+            **interval_columns(n),
             net_support_margin95=Z95 * (spread.clip(lower_bound=0) / n).sqrt(),
             small=pl.col("submissions") < MIN_CELL,
         )
