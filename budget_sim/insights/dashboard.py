@@ -8,6 +8,7 @@ w = (N_s / N) / (n_s / n) by district population."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -231,6 +232,10 @@ def whole_budget(
     )
 
 
+class Stopped(Exception):
+    """A computation was asked to stop before it finished."""
+
+
 BOOTSTRAP_ROWS = 10_000  # above this many residents, intervals come from subsamples this size
 
 
@@ -266,11 +271,13 @@ def bootstrap_interval(
     resamples: int = 200,
     seed: int = 0,
     max_rows: int = BOOTSTRAP_ROWS,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Interval:
     """95% intervals of a method's spending allocation (aggregation.md §4.5). Up to `max_rows`
     residents: percentile bootstrap, resampling residents with replacement. Above: subsampling,
     `max_rows` residents without replacement per draw, deviations from the full-sample estimate
-    scaled by sqrt(m / (n - m)); each draw then costs the same whatever n is."""
+    scaled by sqrt(m / (n - m)); each draw then costs the same whatever n is. `should_stop` is
+    asked before each draw; when it says yes, Stopped is raised."""
     shares, spend = spending_shares(table, lines)
     kept = _kept_weights(table, spend, weights)
     total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
@@ -287,6 +294,8 @@ def bootstrap_interval(
     draws = []
     subsample = n > max_rows
     for draw in range(resamples):
+        if should_stop is not None and should_stop():
+            raise Stopped
         if subsample:
             picked = indexed.sample(n=max_rows, seed=seed + draw)
             votes, w = picked.select(spend), picked["__w"]

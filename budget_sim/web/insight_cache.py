@@ -136,7 +136,11 @@ class InsightCache:
         built = self.report(budget, filters)
         weights = built.weights.values if built.weights else None
         return dashboard.bootstrap_interval(
-            built.table, budget.lines, weights=weights, resamples=self._resamples
+            built.table,
+            budget.lines,
+            weights=weights,
+            resamples=self._resamples,
+            should_stop=lambda: self._closed,  # a shutdown does not wait for 200 draws
         )
 
     def settle(self, timeout: float = 60) -> None:
@@ -144,6 +148,8 @@ class InsightCache:
         self._refresh.submit(lambda: None).result(timeout)
 
     def close(self) -> None:
+        """Drop queued work and wait for what is running (before the database goes away: a
+        report still reading would otherwise keep a connection the pool no longer knows)."""
         self._closed = True
-        self._refresh.shutdown(wait=False, cancel_futures=True)
-        self._background.shutdown(wait=False, cancel_futures=True)
+        self._refresh.shutdown(wait=True, cancel_futures=True)
+        self._background.shutdown(wait=True, cancel_futures=True)

@@ -138,6 +138,19 @@ def test_bootstrap_interval_brackets_the_estimate():
     assert interval.bounds["low"][0] < interval.bounds["high"][0]  # opinion differs: not a point
 
 
+def test_bootstrap_stops_when_asked():
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    frame = table([(200_00, 200_00, 400_00, None), (100_00, 300_00, 400_00, None)] * 5)
+    with pytest.raises(dashboard.Stopped):
+        dashboard.bootstrap_interval(frame, LINES, resamples=200, should_stop=stop)
+    assert len(asked) == 4  # three draws made, none after the answer changed
+
+
 def test_subsampling_interval_for_many_residents_narrows_as_they_grow():
     """Above max_rows residents, subsets stand in for resamples; four times the residents
     (with the same spread of opinion) give intervals about half as wide."""
