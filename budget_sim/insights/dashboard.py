@@ -143,36 +143,47 @@ def interval_columns(n: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
+def _moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
+    """Mean, variance and the shares raising and cutting of one line's amounts `x`, counting
+    only residents with an amount on it (a line a revision added has none from those who
+    submitted before); weighted by the column `__w` if `weighted`."""
+    if not weighted:  # the same, without a column of ones: about twice as fast
+        return [
+            x.mean().alias("mean"),
+            x.var(ddof=0).alias("var"),
+            (x > base).mean().alias("raised"),
+            (x < base).mean().alias("cut"),
+        ]
+    weight = pl.when(x.is_not_null()).then(pl.col("__w")).otherwise(0.0)
+    total_weight = weight.sum()
+    mean = (x * weight).sum() / total_weight
+    return [
+        mean.alias("mean"),
+        (((x - mean) ** 2) * weight).sum().truediv(total_weight).alias("var"),
+        ((x > base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias("raised"),
+        ((x < base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias("cut"),
+    ]
+
+
 def line_table(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
 ) -> pl.DataFrame:
     """Per line, in the budget's order: city's amount, n, (weighted) mean with its 95% CI,
     median and quartiles, shares raising / cutting / keeping with Wilson 95% CIs, and net
     support (raising minus cutting). Amounts in cents; shares in [0, 1]."""
-    w = weights if weights is not None else pl.Series("weight", [1.0] * table.height)
     n = table.height
-    n_eff = kish_n_eff(w) if n else 0.0
-    frame = table.with_columns(w.alias("__w"))
+    n_eff = (kish_n_eff(weights) if weights is not None else float(n)) if n else 0.0
+    frame = table if weights is None else table.with_columns(weights.alias("__w"))
     expressions = []
     for line in lines.iter_rows(named=True):  # one expression set per line, one query in all
         x, base, key = pl.col(line["id"]).cast(pl.Float64), line["amount"], line["id"]
-        # Only residents with an amount on this line count for it (a line a revision added
-        # has none from those who submitted before).
-        weight = pl.when(x.is_not_null()).then(pl.col("__w")).otherwise(0.0)
-        total_weight = weight.sum()
-        mean = (x * weight).sum() / total_weight
-        expressions += [
-            mean.alias(f"{key}\tmean"),
-            (((x - mean) ** 2) * weight).sum().truediv(total_weight).alias(f"{key}\tvar"),
-            x.quantile(0.25, "linear").alias(f"{key}\tq1"),
-            x.median().alias(f"{key}\tmedian"),
-            x.quantile(0.75, "linear").alias(f"{key}\tq3"),
-            ((x > base).cast(pl.Float64) * weight)
-            .sum()
-            .truediv(total_weight)
-            .alias(f"{key}\traised"),
-            ((x < base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias(f"{key}\tcut"),
+        statistics = [
+            *_moments(x, base, weights is not None),
+            x.quantile(0.25, "linear").alias("q1"),
+            x.median().alias("median"),
+            x.quantile(0.75, "linear").alias("q3"),
         ]
+        expressions += [e.name.prefix(f"{key}\t") for e in statistics]
     stats = pl.DataFrame()
     if n and expressions:
         wide = frame.select(expressions).row(0, named=True)

@@ -132,11 +132,7 @@ class _Stack:
 
     @property
     def starts(self) -> list[int]:
-        out, start = [], 0
-        for size in self.sizes:
-            out.append(start)
-            start += size
-        return out
+        return _running(self.sizes)
 
     def indexed(self) -> pl.DataFrame:
         """The frame with `j` (column) and `idx` (row within the block)."""
@@ -301,50 +297,74 @@ def _padded(ph: Phantoms, n: float) -> list[Expr]:
     return [v.alias("v"), negq.otherwise(-ph.crossing(pl.col("v"), pl.col("w"), n)).alias("negq")]
 
 
-def _repeat(sizes: list[int], values: Sequence[int]) -> pl.Series:
-    """values[j] once per row of block j."""
+def _repeat(sizes: Sequence[int], values: Sequence[float], dtype: type = pl.Int64) -> pl.Series:
+    """values[j] once per row of block j (blocks of `sizes[j]` rows, possibly 0)."""
     frame = pl.DataFrame(
-        {"size": sizes, "value": list(values)}, schema={"size": pl.Int64, "value": pl.Int64}
+        {"size": list(sizes), "value": list(values)}, schema={"size": pl.Int64, "value": dtype}
     )
-    return frame.select(pl.col("value").repeat_by("size").explode()).to_series()
+    return frame.select(pl.col("value").repeat_by("size").explode(empty_as_null=False)).to_series()
+
+
+def _running(sizes: Sequence[int]) -> list[int]:
+    """Where each block starts when blocks of `sizes` follow one another."""
+    out, start = [], 0
+    for size in sizes:
+        out.append(start)
+        start += size
+    return out
 
 
 def _share(column: str, total: float) -> Expr:
     return pl.col(column).cast(pl.Float64) / total
 
 
-def _assemble(parts: list[tuple[pl.Series, pl.Series, float]], ph: Phantoms, n: float) -> _Stack:
-    """A stack from each column's (kept shares from the largest, cumulative weights, weight
-    above)."""
-    v, w, pad, sizes = [], [], [], []
-    for shares, cum, top in parts:
-        last = float(cum[-1]) if cum.len() else top
-        v += [pl.Series([0.0, 0.0]), shares, pl.Series([0.0, 0.0])]
-        w += [pl.Series([top, top]), cum, pl.Series([last, last])]
-        pad += [pl.Series([-1, -1], dtype=pl.Int8), pl.zeros(shares.len(), pl.Int8, eager=True)]
-        pad += [pl.Series([1, 1], dtype=pl.Int8)]
-        sizes.append(shares.len() + 4)
-    frame = pl.DataFrame({"v": pl.concat(v), "w": pl.concat(w), "pad": pl.concat(pad)})
-    return _Stack(frame.with_columns(_padded(ph, n)), sizes)
+def _assemble(
+    v: pl.Series, w: pl.Series, kept: list[int], tops: list[float], ph: Phantoms, n: float
+) -> _Stack:
+    """A stack from every column's kept votes, one column after another: `v` the shares from
+    the largest, `w` their cumulative weights (counting the weight above), `kept[j]` votes of
+    column j, above which lies weight `tops[j]`. A few whole-frame operations, whatever the
+    number of columns."""
+    firsts = _running(kept)
+    ends = iter(w.gather([f + k - 1 for f, k in zip(firsts, kept, strict=True) if k]).to_list())
+    lasts = [next(ends) if k else top for k, top in zip(kept, tops, strict=True)]
+    two = pl.Series([0.0, 0.0])
+    zeros = pl.zeros(max(kept, default=0), pl.Int8, eager=True)
+    above, below = pl.Series([-1, -1], dtype=pl.Int8), pl.Series([1, 1], dtype=pl.Int8)
+    v_parts, w_parts, pad_parts = [], [], []
+    for first, k, top, last in zip(firsts, kept, tops, lasts, strict=True):  # slices: no copies
+        v_parts += [two, v.slice(first, k), two]
+        w_parts += [pl.Series([top, top]), w.slice(first, k), pl.Series([last, last])]
+        pad_parts += [above, zeros.slice(0, k), below]
+    frame = pl.DataFrame(
+        {
+            "v": pl.concat(v_parts, rechunk=True),
+            "w": pl.concat(w_parts, rechunk=True),
+            "pad": pl.concat(pad_parts, rechunk=True),
+        }
+    )
+    sizes = [k + 4 for k in kept]
+    return _Stack(frame.with_columns(_padded(ph, n)).rechunk(), sizes)
 
 
 def _sorted_stack(
     votes: pl.DataFrame, total: float, weights: pl.Series | None, ph: Phantoms, n: float
 ) -> _Stack:
     """Every column sorted in full: the exact path for small frames and the last resort."""
-    columns = votes.columns
+    columns, height = votes.columns, votes.height
     shares = votes.select([_share(c, total).sort(descending=True) for c in columns])
+    v = pl.concat(shares.get_columns(), rechunk=True)
     if weights is None:
-        cum = pl.int_range(1, votes.height + 1, eager=True).cast(pl.Float64)
-        return _assemble([(shares.get_column(c), cum, 0.0) for c in columns], ph, n)
-    frame = votes.with_columns(weights.alias("__w"))
-    cums = frame.select(
-        [
+        ranks = pl.int_range(1, height + 1, eager=True).cast(pl.Float64)
+        w = pl.concat([ranks] * len(columns), rechunk=True)
+    else:
+        frame = votes.with_columns(weights.alias("__w"))
+        cums = frame.select(
             pl.col("__w").sort_by(_share(c, total), descending=True).cum_sum().alias(c)
             for c in columns
-        ]
-    )
-    return _assemble([(shares.get_column(c), cums.get_column(c), 0.0) for c in columns], ph, n)
+        )
+        w = pl.concat(cums.get_columns(), rechunk=True)
+    return _assemble(v, w, [height] * len(columns), [0.0] * len(columns), ph, n)
 
 
 def _with_pilot(
@@ -365,16 +385,25 @@ def _with_pilot(
     lo, hi = ph.domain(pilot_n)
     found = _solve(stack, ph, pilot_n, lo, hi, strict=False)
     assert found is not None
-    t, delta = found[1], int(margin * math.isqrt(pilot.height)) + 8
-    v, negq = stack.frame.get_column("v"), stack.frame.get_column("negq")
-    bounds = []
-    for start in stack.starts:
-        first_vote = start + 2
-        standing = int(negq.slice(first_vote, pilot.height).search_sorted(-t, side="right"))
-        first, last = standing - delta, standing + 1 + delta  # ranks, 1 = the largest vote
-        high = float(v[first_vote + first - 1]) if first >= 1 else INF
-        low = float(v[first_vote + last - 1]) if last <= pilot.height else -INF
-        bounds.append((low, high))
+    t, delta, height = found[1], int(margin * math.isqrt(pilot.height)) + 8, pilot.height
+    # Votes standing at t, per column: the votes of a block whose crossing is at t or later.
+    standing = stack.frame.select(
+        ((pl.col("negq") <= -t) & (pl.col("pad") == 0)).cast(pl.Int64).cum_sum()
+    ).to_series()
+    starts = stack.starts
+    counts = standing.gather([s + height + 1 for s in starts]) - standing.gather(
+        [s + 1 for s in starts]
+    )
+    # Ranks (1 = the largest vote) kept on each side of the last standing vote.
+    firsts = [count - delta for count in counts]
+    lasts = [count + 1 + delta for count in counts]
+    v = stack.frame.get_column("v")
+    high = v.gather([s + 1 + max(first, 1) for s, first in zip(starts, firsts, strict=True)])
+    low = v.gather([s + 1 + min(last, height) for s, last in zip(starts, lasts, strict=True)])
+    bounds = [
+        (lo_v if last <= height else -INF, hi_v if first >= 1 else INF)
+        for first, last, lo_v, hi_v in zip(firsts, lasts, low, high, strict=True)
+    ]
     kept, lo, hi = _kept_stack(votes, total, weights, bounds, ph, n)
     if lo > hi:
         return None
@@ -394,26 +423,75 @@ def _kept_stack(
     weight of those above `high`. Also the interval of times in which that suffices: the votes
     above must all stand (`high` >= the phantom at the weight above) and the last kept vote must
     be overtaken (so the votes below, counted as 0, cannot matter)."""
-    parts, (lo, hi) = [], ph.domain(n)
-    for c, (low, high) in zip(votes.columns, bounds, strict=True):
-        raw = votes.get_column(c)  # compared in amounts: one cheap pass per column
-        inside = raw.is_between(low * total, high * total)
-        above = raw > high * total
-        kept = raw.filter(inside).cast(pl.Float64) / total
+    frame = votes if weights is None else votes.with_columns(weights.alias("__w"))
+    picked = []
+    for i, (c, (low, high)) in enumerate(zip(votes.columns, bounds, strict=True)):
+        raw = pl.col(c)  # compared in amounts: one cheap pass per column
+        inside, above = raw.is_between(low * total, high * total), raw > high * total
+        share = raw.filter(inside).cast(pl.Float64) / total
         if weights is None:
-            top = float(above.sum())
-            kept = kept.sort(descending=True)
-            cum = pl.int_range(1, kept.len() + 1, eager=True).cast(pl.Float64) + top
+            picked += [
+                share.sort(descending=True).implode().alias(f"v{i}"),
+                above.sum().alias(f"top{i}"),
+            ]
         else:
-            top = float(weights.filter(above).sum())
-            part = pl.DataFrame({"v": kept, "w": weights.filter(inside)})
-            part = part.sort("v", descending=True)
-            kept, cum = part.get_column("v"), part.get_column("w").cum_sum() + top
-        parts.append((kept, cum, top))
-        if top > 0:  # everything above must stand; its shares are >= high*total/total
-            edge = pl.lit(high * total / total)
-            hi = min(hi, float(pl.select(ph.crossing(edge, pl.lit(top), n)).item()))
-        if low > -INF:  # the last kept vote must be overtaken (+inf if nothing was kept)
-            crossing = ph.crossing(pl.lit(kept[-1]), pl.lit(cum[-1]), n) if kept.len() else None
-            lo = max(lo, INF if crossing is None else float(pl.select(crossing).item()))
-    return _assemble(parts, ph, n), lo, hi
+            weight = pl.col("__w")
+            top = weight.filter(above).sum()
+            picked += [
+                share.sort(descending=True).implode().alias(f"v{i}"),
+                (weight.filter(inside).sort_by(share, descending=True).cum_sum() + top)
+                .implode()
+                .alias(f"w{i}"),
+                top.alias(f"top{i}"),
+            ]
+    row = frame.select(picked)
+    lists = row.select(pl.col("^v\\d+$")).unpivot().get_column("value")
+    kept = lists.list.len().to_list()
+    tops = row.select(pl.col("^top\\d+$")).row(0)  # counts, or weights
+    v = lists.explode(empty_as_null=False)
+    if weights is None:  # the rank within the column, after the votes above
+        first = pl.Series(tops, dtype=pl.Int64) + 1
+        w = pl.int_ranges(first, first + pl.Series(kept, dtype=pl.Int64), eager=True)
+        w = w.explode(empty_as_null=False).cast(pl.Float64)
+    else:
+        weight_lists = row.select(pl.col("^w\\d+$")).unpivot().get_column("value")
+        w = weight_lists.explode(empty_as_null=False)
+    weight_above = [float(top) for top in tops]
+    stack = _assemble(v, w, kept, weight_above, ph, n)
+    return stack, *_valid_times(stack, bounds, kept, weight_above, ph, n)
+
+
+def _valid_times(
+    stack: _Stack,
+    bounds: list[tuple[float, float]],
+    kept: list[int],
+    tops: list[float],
+    ph: Phantoms,
+    n: float,
+) -> tuple[float, float]:
+    """The times in which the kept votes suffice: every vote above stands (`high` is at or
+    above the phantom at the weight above) and the last kept vote is overtaken."""
+    lo, hi = ph.domain(n)
+    last = [s + size - 3 for s, size in zip(stack.starts, stack.sizes, strict=True)]
+    ends = stack.frame.select("v", "w").gather(last)
+    per_column = pl.DataFrame(
+        {
+            "low": [low for low, _ in bounds],
+            "high": [high for _, high in bounds],
+            "top": tops,
+            "kept": kept,
+            "last_v": ends.get_column("v"),
+            "last_w": ends.get_column("w"),
+        },
+        schema_overrides={"low": pl.Float64, "high": pl.Float64, "top": pl.Float64},
+    )
+    above = ph.crossing(pl.col("high"), pl.col("top"), n)
+    below = pl.when(pl.col("kept") > 0).then(ph.crossing(pl.col("last_v"), pl.col("last_w"), n))
+    limits = per_column.select(
+        hi=above.filter(pl.col("top") > 0).min(),
+        lo=below.otherwise(INF).filter(pl.col("low") > -INF).max(),
+    ).row(0)
+    return (
+        lo if limits[1] is None else max(lo, limits[1]),
+        hi if limits[0] is None else min(hi, limits[0]),
+    )
