@@ -143,7 +143,10 @@ def interval_columns(n: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
+STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut")
+
+
+def moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
     """Mean, variance and the shares raising and cutting of one line's amounts `x`, counting
     only residents with an amount on it (a line a revision added has none from those who
     submitted before); weighted by the column `__w` if `weighted`."""
@@ -165,6 +168,22 @@ def _moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
     ]
 
 
+def line_statistics(lines: pl.DataFrame, *, weighted: bool) -> list[pl.Expr]:
+    """Per line, `<line id>\t<statistic>` for each of STATISTICS: one query computes them all
+    (in a select, or per group in a group-by)."""
+    expressions = []
+    for key, base in lines.select("id", "amount").iter_rows():
+        x = pl.col(key).cast(pl.Float64)
+        statistics = [
+            *moments(x, base, weighted),
+            x.quantile(0.25, "linear").alias("q1"),
+            x.median().alias("median"),
+            x.quantile(0.75, "linear").alias("q3"),
+        ]
+        expressions += [e.name.prefix(f"{key}\t") for e in statistics]
+    return expressions
+
+
 def line_table(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
 ) -> pl.DataFrame:
@@ -174,26 +193,16 @@ def line_table(
     n = table.height
     n_eff = (kish_n_eff(weights) if weights is not None else float(n)) if n else 0.0
     frame = table if weights is None else table.with_columns(weights.alias("__w"))
-    expressions = []
-    for line in lines.iter_rows(named=True):  # one expression set per line, one query in all
-        x, base, key = pl.col(line["id"]).cast(pl.Float64), line["amount"], line["id"]
-        statistics = [
-            *_moments(x, base, weights is not None),
-            x.quantile(0.25, "linear").alias("q1"),
-            x.median().alias("median"),
-            x.quantile(0.75, "linear").alias("q3"),
-        ]
-        expressions += [e.name.prefix(f"{key}\t") for e in statistics]
+    expressions = line_statistics(lines, weighted=weights is not None)
     stats = pl.DataFrame()
     if n and expressions:
         wide = frame.select(expressions).row(0, named=True)
-        names = ("mean", "var", "q1", "median", "q3", "raised", "cut")
         stats = pl.DataFrame(
             {
                 "line_id": lines["id"],
-                **{name: [wide[f"{key}\t{name}"] for key in lines["id"]] for name in names},
+                **{name: [wide[f"{key}\t{name}"] for key in lines["id"]] for name in STATISTICS},
             },
-            schema_overrides=dict.fromkeys(names, pl.Float64),
+            schema_overrides=dict.fromkeys(STATISTICS, pl.Float64),
         )
     base = line_columns(lines)
     if stats.is_empty() or n == 0:

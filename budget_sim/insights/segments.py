@@ -8,14 +8,17 @@ from statistics import NormalDist
 
 import polars as pl
 
-from budget_sim.insights.dashboard import Z95, interval_columns, line_columns
+from budget_sim.insights.dashboard import (
+    STATISTICS,
+    Z95,
+    interval_columns,
+    line_columns,
+    line_statistics,
+)
 from budget_sim.model import Question
 
 MIN_CELL = 30  # fewer submissions in an answer: flagged, left out of the splits
 NO_ANSWER = "No answer"
-
-
-STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut")
 
 
 def compare(
@@ -63,27 +66,15 @@ def _statistics(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None, answers: pl.Series
 ) -> pl.DataFrame:
     """Per answer and line: submissions, n_eff and the statistics `line_table` rests on."""
-    w = weights if weights is not None else pl.Series("w", [1.0] * table.height)
-    frame = table.select(c for c in lines["id"] if c in table.columns).with_columns(
-        w.cast(pl.Float64).alias("__w"), answers
-    )
-    weight, total = pl.col("__w"), pl.col("__w").sum()
-    expressions = [
-        pl.len().cast(pl.Int64).alias("submissions"),
-        (total**2 / (weight**2).sum()).alias("n_eff"),
-    ]
-    for key, base in lines.select("id", "amount").iter_rows():
-        x = pl.col(key).cast(pl.Float64)
-        mean = (x * weight).sum() / total
-        expressions += [
-            mean.alias(f"{key}\tmean"),
-            (((x - mean) ** 2) * weight).sum().truediv(total).alias(f"{key}\tvar"),
-            x.quantile(0.25, "linear").alias(f"{key}\tq1"),
-            x.median().alias(f"{key}\tmedian"),
-            x.quantile(0.75, "linear").alias(f"{key}\tq3"),
-            ((x > base).cast(pl.Float64) * weight).sum().truediv(total).alias(f"{key}\traised"),
-            ((x < base).cast(pl.Float64) * weight).sum().truediv(total).alias(f"{key}\tcut"),
-        ]
+    frame = table.select(c for c in lines["id"] if c in table.columns).with_columns(answers)
+    expressions = [pl.len().cast(pl.Int64).alias("submissions")]
+    if weights is None:
+        expressions.append(pl.len().cast(pl.Float64).alias("n_eff"))
+    else:
+        frame = frame.with_columns(weights.cast(pl.Float64).alias("__w"))
+        weight = pl.col("__w")
+        expressions.append((weight.sum() ** 2 / (weight**2).sum()).alias("n_eff"))
+    expressions += line_statistics(lines, weighted=weights is not None)
     wide = frame.group_by("option").agg(expressions)
     if wide.is_empty():  # no submissions (a segment nobody is in): no statistic to pivot
         return pl.DataFrame(
