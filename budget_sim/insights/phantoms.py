@@ -43,9 +43,10 @@ import polars as pl
 INF = math.inf
 GRID = 1025  # times per round while the columns are long
 CROSS_ROWS = 200_000  # largest (rows kept) x (times) evaluated by a cross join
-PILOT = 16_384  # pilot rows; the pilot is used when there are PILOT_FACTOR times as many votes
+PILOT = 4_096  # fewest pilot rows; the pilot is used when there are PILOT_FACTOR times as many
 PILOT_FACTOR = 4
-MARGINS = (2, 8)  # pilot ranks kept on each side of a crossing, in units of sqrt(pilot rows)
+PILOT_SHAPE = 2  # about PILOT_SHAPE * n^(2/3) pilot rows for n votes (see `_pilot_step`)
+MARGINS = (3, 8)  # pilot ranks kept on each side of a crossing, in units of sqrt(pilot rows)
 MAX_ROUNDS = 64
 
 Expr = pl.Expr
@@ -125,7 +126,8 @@ class _Stack:
     """All columns in one long frame, one block of `sizes[j]` rows per column: two rows that
     stand for everything above the block (share +inf; `pad` -1), the kept votes from the
     largest (`pad` 0), two rows of share 0 (`pad` 1). Columns: `v` share, `w` cumulative weight
-    from the top, `negq` = -crossing time (ascending within a block), `pad`."""
+    from the top, `negq` = -crossing time (ascending within a block), `pad`, `j` the block (the
+    column of votes) and `idx` the row within it."""
 
     frame: pl.DataFrame
     sizes: list[int]
@@ -134,12 +136,13 @@ class _Stack:
     def starts(self) -> list[int]:
         return _running(self.sizes)
 
-    def indexed(self) -> pl.DataFrame:
-        """The frame with `j` (column) and `idx` (row within the block)."""
-        return self.frame.with_columns(
-            j=_repeat(self.sizes, range(len(self.sizes))).cast(pl.Int32),
-            idx=pl.int_ranges(0, pl.Series(self.sizes), eager=True).explode(),
-        )
+
+def _stacked(frame: pl.DataFrame, sizes: list[int], ph: Phantoms, n: float) -> _Stack:
+    """A stack from `v`, `w` and `pad` laid out in blocks of `sizes` rows (adds the others)."""
+    idx = pl.int_ranges(0, pl.Series(sizes, dtype=pl.Int64), eager=True).explode()
+    block = ((pl.col("idx") == 0).cum_sum() - 1).cast(pl.Int32)
+    frame = frame.with_columns(idx=idx).with_columns(*_padded(ph, n), j=block)
+    return _Stack(frame.rechunk(), sizes)
 
 
 def solve(
@@ -212,18 +215,23 @@ def _search(
     stack: _Stack, ph: Phantoms, n: float, times: list[float]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Levels at each time (a row per time, a column per line) and, per column, the row within
-    its block of the last vote standing; for long columns: one `search_sorted` per column."""
+    its block of the last vote standing; for long columns: a binary search per column."""
     t = pl.Series("t", times, dtype=pl.Float64)
-    negq, rows, within = stack.frame.get_column("negq"), [], []
-    for start, size in zip(stack.starts, stack.sizes, strict=True):
-        standing = negq.slice(start + 2, size - 4).search_sorted(-t, side="right").cast(pl.Int64)
-        rows.append(standing + (start + 1))  # the last standing vote; start+1 if none
-        within.append(standing + 1)
-    at = pl.concat(rows)
+    # Per column and time, the rows at or before the last standing vote (the two above count).
+    counts = (
+        stack.frame.group_by("j", maintain_order=True)
+        .agg(pl.col("negq").search_sorted(pl.lit(-t), side="right"))
+        .get_column("negq")
+        .explode()
+        .cast(pl.Int64)
+    )
+    within = counts - 1  # the last standing vote's row in its block; 1 ("above") if none
+    block = pl.int_range(0, counts.len(), eager=True) // len(times)
+    at = within + pl.Series(stack.starts, dtype=pl.Int64).gather(block)
     v, w = stack.frame.get_column("v"), stack.frame.get_column("w")
     frame = pl.DataFrame(
         {
-            "t": pl.concat([t] * len(rows)),
+            "t": pl.concat([t] * len(stack.sizes)),
             **{f"v{d}": v.gather(at + d) for d in (-1, 0, 1, 2)},
             **{f"w{d}": w.gather(at + d) for d in (-1, 0, 1, 2)},
         }
@@ -235,7 +243,7 @@ def _search(
             for d in (-1, 0, 1, 2)
         )
     ).to_series()
-    return _wide(level, len(times)), _wide(pl.concat(within), len(times))
+    return _wide(level, len(times)), _wide(within, len(times))
 
 
 def _cross(
@@ -244,8 +252,7 @@ def _cross(
     """As `_search`, for short columns: every kept row against every time."""
     grid = pl.LazyFrame({"i": range(len(times)), "t": times}, schema_overrides={"t": pl.Float64})
     out = (
-        stack.indexed()
-        .lazy()
+        stack.frame.lazy()
         .join(grid, how="cross")
         .group_by("i", "j")
         .agg(
@@ -264,7 +271,7 @@ def _breakpoints(stack: _Stack, ph: Phantoms, n: float, lo: float, hi: float) ->
     nxt = pl.col("v").shift(-1).over("j").fill_null(0.0)
     w = pl.col("w")
     found = [-pl.col("negq"), ph.crossing(nxt, w, n), *ph.kinks(w, n)]
-    frame = stack.indexed().select(pl.concat_list(found).alias("t"))
+    frame = stack.frame.select(pl.concat_list(found).alias("t"))
     times = frame.get_column("t").explode()
     inside = times.filter((times > lo) & (times < hi)).unique()
     return [lo, *inside.sort().to_list(), hi]
@@ -285,7 +292,7 @@ def _cut(stack: _Stack, ph: Phantoms, n: float, at_hi: tuple, at_lo: tuple) -> _
     idx = pl.int_ranges(0, pl.Series(sizes), eager=True).explode()
     pad = pl.when(idx < 2).then(-1).when(idx >= _repeat(sizes, sizes) - 2).then(1).otherwise(0)
     frame = stack.frame.select("v", "w").gather(rows).with_columns(pad=pl.select(pad).to_series())
-    return _Stack(frame.with_columns(_padded(ph, n)), sizes)
+    return _stacked(frame, sizes, ph, n)
 
 
 def _padded(ph: Phantoms, n: float) -> list[Expr]:
@@ -343,8 +350,7 @@ def _assemble(
             "pad": pl.concat(pad_parts, rechunk=True),
         }
     )
-    sizes = [k + 4 for k in kept]
-    return _Stack(frame.with_columns(_padded(ph, n)).rechunk(), sizes)
+    return _stacked(frame, [k + 4 for k in kept], ph, n)
 
 
 def _sorted_stack(
@@ -377,7 +383,7 @@ def _with_pilot(
 ) -> list[float] | None:
     """Solve on every k-th row; keep each full column's votes within `margin`*sqrt(pilot)
     pilot ranks of the pilot's crossing; solve exactly on those. None if that kept too few."""
-    step = votes.height // PILOT
+    step = _pilot_step(votes.height)
     pilot = votes.gather_every(step)
     pilot_w = None if weights is None else weights.gather_every(step)
     pilot_n = float(pilot.height) if pilot_w is None else float(pilot_w.sum())
@@ -409,6 +415,12 @@ def _with_pilot(
         return None
     found = _solve(kept, ph, n, lo, hi, strict=True)
     return None if found is None else found[0]
+
+
+def _pilot_step(rows: int) -> int:
+    """Every how many votes the pilot takes one. The pilot's sort grows with its rows p, the
+    votes kept around its crossings with n/sqrt(p): p ~ n^(2/3) balances the two."""
+    return max(1, rows // max(PILOT, round(PILOT_SHAPE * rows ** (2 / 3))))
 
 
 def _kept_stack(

@@ -110,7 +110,7 @@ def test_an_unrepresentative_pilot_is_detected(
     pilot's crossings then miss the true ones (above or below), the solve notices, and the
     answer is still exact."""
     data = votes(3000, 4, seed=3)
-    step = data.height // phantoms.PILOT
+    step = phantoms._pilot_step(data.height)
     pilot_rows = pl.int_range(data.height, eager=True) % step == 0
     data = data.with_columns(
         pl.when(pilot_rows).then(float(x)).otherwise(pl.col(c)).alias(c)
