@@ -4,6 +4,7 @@ dashboard shows, what the exports and the JSON API hand out, under the same filt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -44,6 +45,8 @@ class Report:
     weights: dashboard.Weights | None
     districts: list[tuple[Question, pl.DataFrame]]
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # export name -> table
+    # What layers above make of the tables (the dashboard's charts), cached with them.
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 def district_questions(budget: Budget) -> list[Question]:

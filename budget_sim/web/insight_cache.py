@@ -1,25 +1,64 @@
 """Insight reports kept in memory per budget and filters, reused until a submission is stored or
-flagged (the submissions table's stamp changes) or the budget is revised."""
+flagged (the submissions table's stamp changes) or the budget is revised. The dashboard's reports
+keep their charts with them, so a view already computed draws nothing. (Charts are drawn after
+the tables, not beside them: vl-convert 1.9 holds up the process's other Python threads while it
+draws, so drawing beside the computation only slowed it down.)"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import polars as pl
 
+from budget_sim import charts
 from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
 from budget_sim.storage.exports import SubmissionTables
+from budget_sim.web import i18n
 
 logger = logging.getLogger("budget_sim")
+PAUSE_SECONDS = 5.0  # longest a resampling draw waits for requests to be answered
+
+
+def chart_job(budget: Budget, name: str, frame: pl.DataFrame) -> Callable[[], charts.Chart] | None:
+    """What draws the insight table `name` on the dashboard, or None if it has no chart."""
+    if name == "participation-per-day":
+        return partial(charts.participation_per_day, frame)
+    if name == "whole-budget" and "independent_markets" in frame.columns:
+        symbol = i18n.Formatter("en", budget.country, budget.currency).symbol  # staff: English
+        return partial(charts.independent_markets_vs_city, frame, symbol)
+    for question in report.district_questions(budget):
+        if name == f"participation-by-{question.id}":
+            return partial(charts.participation_by_district, question.id, question.label, frame)
+    return None
+
+
+def draw_charts(budget: Budget, built: report.Report) -> dict[str, charts.Chart]:
+    """The dashboard's charts of a report, keyed by the insight table each one draws. A chart
+    that cannot be drawn is logged and left out; the page still shows its table."""
+    drawn: dict[str, charts.Chart] = {}
+    if not built.table.height:
+        return drawn
+    for name, frame in built.tables.items():
+        job = chart_job(budget, name, frame)
+        if job is None:
+            continue
+        try:
+            drawn[name] = job()
+        except Exception:
+            logger.exception("the dashboard's chart of %s could not be drawn", name)
+    return drawn
 
 
 class InsightCache:
-    """Submissions tables (brought up to date incrementally) and the last `size` reports."""
+    """Submissions tables (brought up to date incrementally) and the last `size` reports; those
+    the dashboard showed keep its charts (`derived["charts"]`: insight table name -> chart)."""
 
     def __init__(self, tables: SubmissionTables, size: int = 16, resamples: int = 200) -> None:
         self.tables = tables
@@ -37,6 +76,9 @@ class InsightCache:
         # Bootstrap intervals take seconds: one at a time, in the background, newest kept.
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
         self._intervals: OrderedDict[tuple, Future[dashboard.Interval]] = OrderedDict()
+        # Resampling waits between draws while a dashboard is being answered (`foreground`).
+        self._quiet = threading.Condition()
+        self._answering = 0
 
     def table(self, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
         """The submissions table of a budget, current as of now (blocking)."""
@@ -64,17 +106,32 @@ class InsightCache:
         base = (budget.slug, budget.version, filters)
         key = (*base, stamp)
         with self._lock:
-            if key in self._reports:
+            current = self._reports.get(key)
+            if current is not None:
                 self._reports.move_to_end(key)
-                return self._reports[key], 0
             older = self._newest.get(base)
-            shown = self._reports.get((*base, older)) if older else None
-            if shown is not None:
-                if base not in self._refreshing:
-                    self._refreshing.add(base)
-                    self._refresh.submit(self._build, table, budget, filters, key)
-                return shown, max(1, stamp[0] - older[0])  # type: ignore[index]
-        return self._build(table, budget, filters, key), 0
+            shown = self._reports.get((*base, older)) if older and current is None else None
+            if shown is not None and base not in self._refreshing:
+                self._refreshing.add(base)
+                self._refresh.submit(self._dashboard, table, budget, filters, key)
+        if current is not None:
+            return self._charted(budget, current), 0
+        if shown is not None:
+            return self._charted(budget, shown), max(1, stamp[0] - older[0])  # type: ignore[index]
+        return self._dashboard(table, budget, filters, key), 0
+
+    def _dashboard(
+        self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
+    ) -> report.Report:
+        """A report as the dashboard shows it: computed once, with its charts."""
+        return self._charted(budget, self._build(table, budget, filters, key))
+
+    @staticmethod
+    def _charted(budget: Budget, built: report.Report) -> report.Report:
+        """`built`, with the dashboard's charts drawn if they are not yet."""
+        if "charts" not in built.derived:
+            built.derived["charts"] = draw_charts(budget, built)
+        return built
 
     def _build(
         self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
@@ -110,27 +167,50 @@ class InsightCache:
                     if self._closed:
                         return
                     try:
-                        self.report(budget, filters)
+                        self._charted(budget, self.report(budget, filters))
                     except Exception:  # a warm-up failure must not stop the server
                         logger.exception("warming the insights of %s failed", budget.slug)
 
         self._refresh.submit(run)
 
-    def intervals(self, budget: Budget, filters: report.Filters) -> dashboard.Interval | None:
+    def intervals(
+        self, budget: Budget, filters: report.Filters, *, start: bool = True
+    ) -> dashboard.Interval | None:
         """The bootstrap intervals of the headline under `filters`, or None while they are
-        being computed (the first call starts that)."""
+        being computed (the first call starts that, unless `start` is false)."""
         _, stamp = self.tables.get(
             budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
         )
         key = (budget.slug, budget.version, filters, stamp)
         with self._lock:
             future = self._intervals.get(key)
+            if future is None and not start:
+                return None
             if future is None:
                 future = self._background.submit(self._bootstrap, budget, filters)
                 self._intervals[key] = future
                 while len(self._intervals) > self._size:
                     self._intervals.popitem(last=False)
         return future.result() if future.done() else None
+
+    @contextlib.contextmanager
+    def foreground(self) -> Iterator[None]:
+        """While a request is answered inside this block, background resampling waits between
+        draws (for at most PAUSE_SECONDS each), so the request does not share the CPU with it."""
+        with self._quiet:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._answering -= 1
+                self._quiet.notify_all()
+
+    def _between_draws(self) -> bool:
+        """Wait while requests are answered; True when the cache is closing (stop drawing)."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._answering or self._closed, PAUSE_SECONDS)
+        return self._closed
 
     def _bootstrap(self, budget: Budget, filters: report.Filters) -> dashboard.Interval:
         built = self.report(budget, filters)
@@ -140,7 +220,7 @@ class InsightCache:
             budget.lines,
             weights=weights,
             resamples=self._resamples,
-            should_stop=lambda: self._closed,  # a shutdown does not wait for 200 draws
+            should_stop=self._between_draws,  # a shutdown does not wait for 200 draws
         )
 
     def settle(self, timeout: float = 60) -> None:
@@ -150,6 +230,8 @@ class InsightCache:
     def close(self) -> None:
         """Drop queued work and wait for what is running (before the database goes away: a
         report still reading would otherwise keep a connection the pool no longer knows)."""
-        self._closed = True
+        with self._quiet:
+            self._closed = True
+            self._quiet.notify_all()
         self._refresh.shutdown(wait=True, cancel_futures=True)
         self._background.shutdown(wait=True, cancel_futures=True)

@@ -9,13 +9,14 @@ from dataclasses import asdict
 from urllib.parse import urlencode
 
 import polars as pl
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from budget_sim import charts, exports
+from budget_sim import exports
 from budget_sim.insights import dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
@@ -98,25 +99,6 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
     )
 
 
-def dashboard_charts(results: report.Report) -> dict[str, charts.Chart]:
-    """The dashboard's charts, keyed by the insight table each one draws (blocking)."""
-    found: dict[str, charts.Chart] = {}
-    if not results.table.height:
-        return found
-    whole = results.tables.get("whole-budget")
-    if whole is not None and "independent_markets" in whole.columns:
-        symbol = i18n.formatter().symbol
-        found["whole-budget"] = charts.independent_markets_vs_city(whole, symbol)
-    found["participation-per-day"] = charts.participation_per_day(
-        results.tables["participation-per-day"]
-    )
-    for question, frame in results.districts:
-        found[f"participation-by-{question.id}"] = charts.participation_by_district(
-            question.id, question.label, frame
-        )
-    return found
-
-
 def comparison(compared: pl.DataFrame) -> dict:
     """A segment comparison as the dashboard shows it: the answers (label, n, small) and, per
     unlocked line, each answer's net support, the lines where answers differ most first."""
@@ -146,13 +128,16 @@ def comparison(compared: pl.DataFrame) -> dict:
     return {"answers": answers.to_dicts(), "rows": rows}
 
 
-def headline_intervals(request: Request, budget: Budget, filters: report.Filters) -> dict:
-    """The Independent Markets amounts with their 95% intervals, or pending (blocking)."""
+def headline_intervals(
+    request: Request, budget: Budget, filters: report.Filters, *, start: bool = True
+) -> dict:
+    """The Independent Markets amounts with their 95% intervals, or pending (blocking); their
+    computation starts now if it has not yet, unless `start` is false."""
     results, _ = request.state.insights.latest(budget, filters)
     whole = results.tables.get("whole-budget")
     if whole is None or results.table.height < 2:
         return {"interval": None, "interval_rows": [], "interval_pending": False}
-    interval = request.state.insights.intervals(budget, filters)
+    interval = request.state.insights.intervals(budget, filters, start=start)
     rows = []
     if interval is not None:
         rows = whole.join(interval.bounds, on="line_id", how="left").to_dicts()
@@ -168,6 +153,7 @@ def _filter_query(request: Request) -> str:
 async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> Response:
     """The headline's intervals block alone (htmx polls it until the intervals are ready)."""
     budget = visible_budget(request, signed_in)
+    i18n.activate("en", budget.country, budget.currency)  # staff pages are in English
     filters = report.Filters.from_query(request.query_params)
     context = await run_in_threadpool(headline_intervals, request, budget, filters)
     return render(
@@ -198,6 +184,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
     """The dashboard of one budget: participation, per-line results with 95% intervals, the
     whole budget under each aggregation method, trade-offs, segments and comments."""
     budget = visible_budget(request, signed_in)
+    i18n.activate("en", budget.country, budget.currency)  # staff pages are in English
     params = request.query_params
     filters = report.Filters.from_query(params)
     search, comment_line = params.get("q", ""), params.get("line", "*")
@@ -216,41 +203,45 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "whole": results.tables.get("whole-budget"),
             "tradeoffs": results.tables["trade-offs"],
             "comparison": comparison(segment_table) if segment_table is not None else None,
-            "charts": dashboard_charts(results),
+            "charts": results.derived["charts"],
             "table_names": list(results.tables),
             "comments": dashboard.comments(
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
-            **headline_intervals(request, budget, filters),
+            **headline_intervals(request, budget, filters, start=False),
             "newer": newer,
         }
 
-    results = await run_in_threadpool(compute)
-    return render(
-        request,
-        "insights.html",
-        {
-            "me": signed_in,
-            "budget": budget,
-            "include_synthetic": filters.include_synthetic,
-            "segment": ":".join(filters.segment) if filters.segment else "",
-            "weighting": filters.weighting,
-            "compare": compared.id if compared else "",
-            "compared": compared,
-            "compare_problem": compare_problem(budget, filters),
-            "tradeoff_limits": {
-                "submissions": tradeoffs.MIN_SUBMISSIONS,
-                "movers": tradeoffs.MIN_MOVERS,
-                "lines": tradeoffs.MAX_LINES,
+    with request.state.insights.foreground():
+        results = await run_in_threadpool(compute)
+        response = render(
+            request,
+            "insights.html",
+            {
+                "me": signed_in,
+                "budget": budget,
+                "include_synthetic": filters.include_synthetic,
+                "segment": ":".join(filters.segment) if filters.segment else "",
+                "weighting": filters.weighting,
+                "compare": compared.id if compared else "",
+                "compared": compared,
+                "compare_problem": compare_problem(budget, filters),
+                "tradeoff_limits": {
+                    "submissions": tradeoffs.MIN_SUBMISSIONS,
+                    "movers": tradeoffs.MIN_MOVERS,
+                    "lines": tradeoffs.MAX_LINES,
+                },
+                "small_cell": segments.MIN_CELL,
+                "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
+                + _filter_query(request),
+                "search": search,
+                "comment_line": comment_line,
+                **results,
             },
-            "small_cell": segments.MIN_CELL,
-            "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
-            + _filter_query(request),
-            "search": search,
-            "comment_line": comment_line,
-            **results,
-        },
-    )
+        )
+    if results["interval_pending"]:  # after the page is sent: the resamples would slow it down
+        response.background = BackgroundTask(request.state.insights.intervals, budget, filters)
+    return response
 
 
 # How insight tables are exported (files and the JSON API): money in currency units as exact

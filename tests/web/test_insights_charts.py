@@ -1,18 +1,26 @@
 """The dashboard's charts, trade-offs and segment comparison over HTTP: each chart an inline,
 named and described SVG next to its table, clean under our CSP; text from budget files escaped
-inside it; bad comparison requests told, never a 500."""
+inside it; bad comparison requests told, never a 500. Charts are drawn once per report, from
+specs Altair's schema accepts; a chart that fails leaves its table on a page that still loads."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
+import altair as alt
 import polars as pl
 import pytest
+from altair.utils.schemapi import SchemaValidationError
 from starlette.testclient import TestClient
 
+from budget_sim import charts
+from budget_sim.insights import report
 from budget_sim.model import Budget
 from budget_sim.storage import NewSubmission, save_many
+from budget_sim.storage.exports import submissions_table
+from budget_sim.web.insight_cache import chart_job
 from tests.web.conftest import SLUG
 from tests.web.test_insights_page import staff, up_to_date  # noqa: F401  (staff: a fixture)
 from tests.web.test_staff_budgets import GOOD_CSV, admin, publish, submit, upload  # noqa: F401
@@ -139,3 +147,103 @@ def test_a_program_name_from_a_budget_file_is_escaped_inside_the_chart(admin):  
     (chart,) = [svg for svg in svgs(page) if "chart-whole-budget" in svg]
     assert "&lt;script&gt;alert(" in chart
     assert "<script>alert" not in page
+
+
+def built_report(client: TestClient, budget: Budget, filters: report.Filters) -> report.Report:
+    engine = client.app_state["database"].read_engine
+    table = submissions_table(engine, SLUG, budget.line_ids)
+    return report.build(table, budget, filters)
+
+
+def validated(chart: alt.TopLevelMixin, chart_id: str, title: str, summary: str) -> charts.Chart:
+    """A stand-in for charts.render (which skips validation): the spec it would draw, checked
+    against Altair's schema."""
+    chart.configure(**charts.CONFIG).to_dict(validate=True)
+    return charts.Chart(chart_id, title, summary, svg="")
+
+
+def test_every_dashboard_chart_has_a_spec_altair_accepts(client, budget, monkeypatch):
+    seed(client, budget, 40)
+    built = built_report(client, budget, report.Filters())
+    monkeypatch.setattr(charts, "render", validated)
+    drawn = [
+        job() for name, frame in built.tables.items() if (job := chart_job(budget, name, frame))
+    ]
+    assert sorted(c.id for c in drawn) == [
+        "chart-by-neighborhood",  # Cambridge's neighborhoods have no population
+        "chart-per-day",
+        "chart-whole-budget",
+    ]
+    question, frame = built.districts[0]
+    with_population = frame.with_columns(population_share=pl.lit(1 / frame.height))
+    assert (
+        "against population"
+        in charts.participation_by_district(question.id, question.label, with_population).title
+    )
+
+    bad = (
+        alt.Chart(alt.Data(values=[]))
+        .mark_bar()
+        .encode(x={"field": "x", "axis": {"tickCount": "x"}})
+    )
+    with pytest.raises(SchemaValidationError):  # the check above would catch a wrong spec
+        validated(bad, "bad", "Bad", "")
+
+
+def test_the_whole_budget_chart_writes_the_budgets_currency(client, budget, monkeypatch):
+    seed(client, budget, 4)
+    built = built_report(client, budget, report.Filters())
+    specs = []
+    monkeypatch.setattr(charts, "render", lambda chart, *_: specs.append(chart.to_dict()))
+    in_euros = dataclasses.replace(budget, currency="EUR", country="IE")
+    chart_job(in_euros, "whole-budget", built.tables["whole-budget"])()
+    assert "'€'" in specs[0]["layer"][0]["encoding"]["x"]["axis"]["labelExpr"]
+
+
+@pytest.fixture
+def drawn(monkeypatch) -> list[str]:
+    """The id of every dashboard chart rendered from now on (the start-up warm-up left out)."""
+    ids: list[str] = []
+    render = charts.render
+
+    def counted(chart, chart_id, title, summary):
+        if chart_id != "warm-up":
+            ids.append(chart_id)
+        return render(chart, chart_id, title, summary)
+
+    monkeypatch.setattr(charts, "render", counted)
+    return ids
+
+
+def test_charts_are_drawn_once_per_report(client, budget, staff, drawn):  # noqa: F811
+    seed(client, budget, 40)
+    first = staff.get(f"/staff/b/{SLUG}").text
+    assert sorted(drawn) == ["chart-by-neighborhood", "chart-per-day", "chart-whole-budget"]
+    again = staff.get(f"/staff/b/{SLUG}").text
+    assert len(drawn) == 3 and svgs(again) == svgs(first)  # the report's charts, kept with it
+
+    seed(client, budget, 2, start=40)
+    page = up_to_date(staff, f"/staff/b/{SLUG}")  # the new report is computed in the background
+    assert "42 submissions over 1 day" in page and len(svgs(page)) == 3
+    assert len(drawn) == 6
+
+
+def test_a_chart_that_fails_leaves_its_table_and_the_page(
+    client,
+    budget,
+    staff,  # noqa: F811
+    monkeypatch,
+    caplog,
+):
+    def broken(per_day: pl.DataFrame) -> charts.Chart:
+        raise ValueError("no chart today")
+
+    monkeypatch.setattr(charts, "participation_per_day", broken)
+    seed(client, budget, 40)
+    response = staff.get(f"/staff/b/{SLUG}")
+    assert response.status_code == 200
+    assert len(svgs(response.text)) == 2  # the whole budget's and the neighborhoods'
+    assert "Submissions per day (UTC)" in response.text  # its table is still there
+    assert "<figcaption>Submissions per day</figcaption>" not in response.text
+    assert "the dashboard's chart of participation-per-day could not be drawn" in caplog.text
+    assert "no chart today" in caplog.text

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
+from budget_sim.insights import dashboard, report
 from budget_sim.storage import NewSubmission, save_many
 from budget_sim.web import create_app
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
@@ -153,3 +154,31 @@ def test_start_up_computes_the_default_views_before_anyone_asks(settings, budget
         assert "<strong>1</strong> submission;" in page
         assert "1 newer submission is being added" in page
         assert "<strong>2</strong> submissions" in up_to_date(app, f"/staff/b/{SLUG}")
+
+
+def test_resampling_waits_while_a_dashboard_is_answered(settings, budget, monkeypatch):
+    """The headline's resampling runs in the background; while a dashboard request is being
+    answered it waits between draws, so the request does not share the CPU with it."""
+    draws = []
+    counted = dashboard.aggregate
+
+    def aggregate(*args, **kwargs):
+        draws.append(1)
+        return counted(*args, **kwargs)
+
+    fast = settings.model_copy(update={"interval_resamples": 20})
+    with TestClient(create_app(fast), base_url="https://testserver", follow_redirects=False) as app:
+        for steps, age in ((1, "25-34"), (0, "65-plus"), (0, "25-34")):
+            resident_submits(app, budget, steps=steps, age=age, comment="")
+        cache, filters = app.app_state["insights"], report.Filters()
+        cache.report(budget, filters)  # the tables, so that what follows only resamples
+        monkeypatch.setattr(dashboard, "aggregate", aggregate)
+        with cache.foreground():
+            assert cache.intervals(budget, filters) is None  # started, and waiting
+            time.sleep(0.5)
+            assert draws == []
+        for _ in range(600):
+            if cache.intervals(budget, filters) is not None:
+                break
+            time.sleep(0.05)
+        assert cache.intervals(budget, filters).resamples == 20 and len(draws) == 20
