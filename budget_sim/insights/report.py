@@ -3,6 +3,7 @@ dashboard shows, what the exports and the JSON API hand out, under the same filt
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,10 +80,21 @@ def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
     for question, frame in by_district:
         tables[f"participation-by-{question.id}"] = frame
     tables["trade-offs"] = tradeoffs.strongest(table, budget.lines, values)
-    compared = compared_question(budget, filters)
-    if compared is not None:
-        tables[f"segments-by-{compared.id}"] = segments.compare(
-            table, budget.lines, compared, values
-        )
     tables["comments"] = dashboard.comments(table, budget.lines)
-    return Report(everyone, table, weights, by_district, tables)
+    return with_comparison(Report(everyone, table, weights, by_district, tables), budget, filters)
+
+
+def with_comparison(plain: Report, budget: Budget, filters: Filters) -> Report:
+    """`plain`, a report under `filters` but for the comparison, with the comparison `filters`
+    asks for (if any) added before the comments. Nothing else depends on the comparison, so
+    nothing else is computed again (what was derived from the tables is kept too)."""
+    compared = compared_question(budget, filters)
+    if compared is None:
+        return plain
+    values = plain.weights.values if plain.weights else None
+    tables = {name: frame for name, frame in plain.tables.items() if name != "comments"}
+    tables[f"segments-by-{compared.id}"] = segments.compare(
+        plain.table, budget.lines, compared, values
+    )
+    tables["comments"] = plain.tables["comments"]
+    return dataclasses.replace(plain, tables=tables, derived=dict(plain.derived))

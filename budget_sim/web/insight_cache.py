@@ -7,6 +7,7 @@ draws, so drawing beside the computation only slowed it down.)"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -84,17 +85,22 @@ class InsightCache:
         """The submissions table of a budget, current as of now (blocking)."""
         return self.tables.get(budget.slug, budget.line_ids, include_synthetic=include_synthetic)[0]
 
-    def report(self, budget: Budget, filters: report.Filters) -> report.Report:
-        """Every insight table under `filters`, computed once per state of the submissions."""
+    def report(
+        self, budget: Budget, filters: report.Filters, *, with_charts: bool = False
+    ) -> report.Report:
+        """Every insight table under `filters`, computed once per state of the submissions
+        (with the dashboard's charts if asked)."""
         table, stamp = self.tables.get(
             budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
         )
         key = (budget.slug, budget.version, filters, stamp)
         with self._lock:
-            if key in self._reports:
+            found = self._reports.get(key)
+            if found is not None:
                 self._reports.move_to_end(key)
-                return self._reports[key]
-        return self._build(table, budget, filters, key)
+        if found is None:
+            return self._build(table, budget, filters, key, with_charts=with_charts)
+        return self._charted(budget, found) if with_charts else found
 
     def latest(self, budget: Budget, filters: report.Filters) -> tuple[report.Report, int]:
         """The newest report under `filters` without waiting for one to be computed when an
@@ -124,7 +130,7 @@ class InsightCache:
         self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
     ) -> report.Report:
         """A report as the dashboard shows it: computed once, with its charts."""
-        return self._charted(budget, self._build(table, budget, filters, key))
+        return self._build(table, budget, filters, key, with_charts=True)
 
     @staticmethod
     def _charted(budget: Budget, built: report.Report) -> report.Report:
@@ -134,17 +140,34 @@ class InsightCache:
         return built
 
     def _build(
-        self, table: pl.DataFrame, budget: Budget, filters: report.Filters, key: tuple
+        self,
+        table: pl.DataFrame,
+        budget: Budget,
+        filters: report.Filters,
+        key: tuple,
+        *,
+        with_charts: bool = False,
     ) -> report.Report:
-        """Compute a report once: a request arriving while it is computed waits for it."""
+        """Compute a report once: a request arriving while it is computed waits for it. With
+        `with_charts`, the dashboard's are drawn before anyone else can see the report."""
         with self._lock:
             gate = self._gates.setdefault(key, threading.Lock())
         try:
             with gate:
                 with self._lock:
-                    if key in self._reports:
-                        return self._reports[key]
-                built = report.build(table, budget, filters)
+                    found = self._reports.get(key)
+                if found is not None:
+                    return self._charted(budget, found) if with_charts else found
+                plain = dataclasses.replace(filters, compare="")
+                if filters.compare:  # the view without it, cached too, then the comparison
+                    without = self._build(
+                        table, budget, plain, (*key[:2], plain, key[3]), with_charts=with_charts
+                    )
+                    built = report.with_comparison(without, budget, filters)
+                else:
+                    built = report.build(table, budget, filters)
+                if with_charts:
+                    self._charted(budget, built)
                 with self._lock:
                     self._reports[key] = built
                     self._newest[key[:3]] = key[3]
@@ -167,7 +190,7 @@ class InsightCache:
                     if self._closed:
                         return
                     try:
-                        self._charted(budget, self.report(budget, filters))
+                        self.report(budget, filters, with_charts=True)
                     except Exception:  # a warm-up failure must not stop the server
                         logger.exception("warming the insights of %s failed", budget.slug)
 

@@ -129,6 +129,28 @@ def test_segments_side_by_side_with_n_and_small_answers_flagged(client, budget, 
     assert "Choose a question under “Compare by”" in nothing
 
 
+def test_a_comparison_adds_its_table_to_the_view_without_it(
+    client,
+    budget,
+    staff,  # noqa: F811
+    monkeypatch,
+):
+    """Nothing but the comparison depends on it: choosing one after looking at the dashboard
+    computes only the comparison, and the other figures are the same."""
+    seed(client, budget, 40)
+    plain = staff.get(f"/staff/b/{SLUG}").text
+    computed = []
+    monkeypatch.setattr(report.dashboard, "whole_budget", lambda *args: computed.append(args))
+    compared = staff.get(f"/staff/b/{SLUG}?compare=age-band").text
+    assert computed == [] and "Segments side by side: How old are you?" in compared
+    assert svgs(compared) == svgs(plain)
+    exported = staff.get(f"/api/v1/budgets/{SLUG}/insights?compare=age-band").json()
+    assert [table["name"] for table in exported["tables"]][-2:] == [
+        "segments-by-age-band",
+        "comments",
+    ]
+
+
 @pytest.mark.parametrize("value", ["nonsense", "<script>alert(1)</script>"])
 def test_a_comparison_that_cannot_be_made_is_explained(client, budget, staff, value):  # noqa: F811
     seed(client, budget, 2)
