@@ -47,6 +47,9 @@ CONFIG = {
     "legend": {"labelFontSize": 13, "labelColor": INK, "orient": "top", "title": None},
 }
 ET.register_namespace("", SVG_NS)
+# Altair checks every part of a chart against the Vega-Lite schema as it is built; that costs
+# more than drawing small charts. The tests check every chart's whole spec instead.
+alt.utils.schemapi.disable_debug_mode()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from budget_sim.insights.aggregate import METHODS, aggregate
+from budget_sim.insights.aggregate import METHODS, aggregate, aggregate_many
 
-__all__ = ["METHODS", "aggregate"]
+__all__ = ["METHODS", "aggregate", "aggregate_many"]

@@ -64,8 +64,20 @@ def aggregate(
     `votes`: one column per budget line, one row per submission; amounts >= 0, each row summing
     to `total` (relative tolerance 1e-9). `weights`: one non-negative weight per row, or None.
     Raises ValueError, naming the row or column, when the input does not fit."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    return aggregate_many(votes, total=total, methods=[method], weights=weights)[method]
+
+
+def aggregate_many(
+    votes: pl.DataFrame,
+    *,
+    total: float,
+    methods: Sequence[str],
+    weights: Sequence[float] | pl.Series | None = None,
+) -> dict[str, list[float]]:
+    """`aggregate` under each of `methods` (method -> allocation), the input checked once."""
+    unknown = [method for method in methods if method not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}: choose one of {', '.join(METHODS)}")
     total = _checked_total(total)
     _check_votes(votes, total)
     w = _checked_weights(weights, votes.height)
@@ -74,14 +86,17 @@ def aggregate(
         votes = votes.with_columns(pl.col(exotic).cast(pl.Float64))
     if w is not None and (w == 0).any():
         votes, w = votes.filter(w > 0), w.filter(w > 0)
-    if method == "mean":
-        x = _mean(votes, w)
-    elif method == "median":
-        x = _median(votes, w)
-    else:
-        x = solve(votes, total, w, SYSTEMS[method])
-    scale = total / math.fsum(x)
-    return [value * scale for value in x]
+    results = {}
+    for method in methods:
+        if method == "mean":
+            x = _mean(votes, w)
+        elif method == "median":
+            x = _median(votes, w)
+        else:
+            x = solve(votes, total, w, SYSTEMS[method])
+        scale = total / math.fsum(x)
+        results[method] = [value * scale for value in x]
+    return results
 
 
 def _mean(votes: pl.DataFrame, w: pl.Series | None) -> list[float]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from budget_sim.insights.aggregate import aggregate
+from budget_sim.insights.aggregate import aggregate, aggregate_many
 from budget_sim.model import Question
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -243,10 +243,7 @@ def whole_budget(
     if shares.is_empty():
         return frame
     kept_weights = _kept_weights(table, spend, weights)
-    results = {
-        method: aggregate(shares, total=1.0, method=method, weights=kept_weights)
-        for method in WHOLE_BUDGET_METHODS
-    }
+    results = aggregate_many(shares, total=1.0, methods=WHOLE_BUDGET_METHODS, weights=kept_weights)
     return frame.with_columns(
         pl.Series(method, [value * total for value in values]) for method, values in results.items()
     )

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from budget_sim.insights import aggregate
-from budget_sim.insights.aggregate import METHODS
+from budget_sim.insights.aggregate import METHODS, aggregate_many
 
 Profile = Sequence[Sequence[F]]
 PHANTOM_METHODS = ("independent_markets", "utilitarian", "piecewise_uniform")
@@ -460,6 +460,19 @@ def test_row_sum_tolerance_and_the_count_of_bad_rows() -> None:
     off = pl.DataFrame({"a": [60.0, 31, 32], "b": [40.0, 70, 70]})
     with pytest.raises(ValueError, match=r"row 1 sums to 101.0.*2 row\(s\) differ"):
         aggregate(off, total=100, method="mean")
+
+
+def test_several_methods_at_once_give_what_each_gives_alone() -> None:
+    profile = random_profile(random.Random("many"), 60, 4, grain=10)
+    votes = frame([[x * 100 for x in row] for row in profile])
+    weights = [1 + i % 3 for i in range(votes.height)]
+    for w in (None, weights):
+        together = aggregate_many(votes, total=100, methods=METHODS, weights=w)
+        assert list(together) == list(METHODS)
+        for method in METHODS:
+            assert together[method] == aggregate(votes, total=100, method=method, weights=w)
+    with pytest.raises(ValueError, match="unknown method 'average'"):
+        aggregate_many(votes, total=100, methods=["mean", "average"])
 
 
 def test_votes_must_be_a_dataframe() -> None:
