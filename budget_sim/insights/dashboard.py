@@ -146,10 +146,10 @@ def interval_columns(n: pl.Expr) -> dict[str, pl.Expr]:
 STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut")
 
 
-def moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
+def moments(x: pl.Expr, base: int, *, weighted: bool, gaps: bool) -> list[pl.Expr]:
     """Mean, variance and the shares raising and cutting of one line's amounts `x`, counting
-    only residents with an amount on it (a line a revision added has none from those who
-    submitted before); weighted by the column `__w` if `weighted`."""
+    only residents with an amount on it (`gaps`: some have none, because a revision added the
+    line after they submitted); weighted by the column `__w` if `weighted`."""
     if not weighted:  # the same, without a column of ones: about twice as fast
         return [
             x.mean().alias("mean"),
@@ -157,25 +157,31 @@ def moments(x: pl.Expr, base: int, weighted: bool) -> list[pl.Expr]:
             (x > base).mean().alias("raised"),
             (x < base).mean().alias("cut"),
         ]
-    weight = pl.when(x.is_not_null()).then(pl.col("__w")).otherwise(0.0)
+    weight = pl.col("__w")
+    if gaps:
+        weight = pl.when(x.is_not_null()).then(weight).otherwise(0.0)
     total_weight = weight.sum()
     mean = (x * weight).sum() / total_weight
     return [
         mean.alias("mean"),
         (((x - mean) ** 2) * weight).sum().truediv(total_weight).alias("var"),
-        ((x > base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias("raised"),
-        ((x < base).cast(pl.Float64) * weight).sum().truediv(total_weight).alias("cut"),
+        weight.filter(x > base).sum().truediv(total_weight).alias("raised"),
+        weight.filter(x < base).sum().truediv(total_weight).alias("cut"),
     ]
 
 
-def line_statistics(lines: pl.DataFrame, *, weighted: bool) -> list[pl.Expr]:
-    """Per line, `<line id>\t<statistic>` for each of STATISTICS: one query computes them all
-    (in a select, or per group in a group-by)."""
+def line_statistics(table: pl.DataFrame, lines: pl.DataFrame, *, weighted: bool) -> list[pl.Expr]:
+    """Per line, `<line id>\t<statistic>` for each of STATISTICS of `table`'s amounts: one
+    query computes them all (in a select, or per group in a group-by)."""
+    ids = [key for key in lines["id"] if key in table.columns]
+    gaps = {
+        key for key, count in table.select(ids).null_count().row(0, named=True).items() if count
+    }
     expressions = []
     for key, base in lines.select("id", "amount").iter_rows():
         x = pl.col(key).cast(pl.Float64)
         statistics = [
-            *moments(x, base, weighted),
+            *moments(x, base, weighted=weighted, gaps=key in gaps),
             x.quantile(0.25, "linear").alias("q1"),
             x.median().alias("median"),
             x.quantile(0.75, "linear").alias("q3"),
@@ -193,7 +199,7 @@ def line_table(
     n = table.height
     n_eff = (kish_n_eff(weights) if weights is not None else float(n)) if n else 0.0
     frame = table if weights is None else table.with_columns(weights.alias("__w"))
-    expressions = line_statistics(lines, weighted=weights is not None)
+    expressions = line_statistics(table, lines, weighted=weights is not None)
     stats = pl.DataFrame()
     if n and expressions:
         wide = frame.select(expressions).row(0, named=True)

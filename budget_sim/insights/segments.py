@@ -74,7 +74,7 @@ def _statistics(
         frame = frame.with_columns(weights.cast(pl.Float64).alias("__w"))
         weight = pl.col("__w")
         expressions.append((weight.sum() ** 2 / (weight**2).sum()).alias("n_eff"))
-    expressions += line_statistics(lines, weighted=weights is not None)
+    expressions += line_statistics(table, lines, weighted=weights is not None)
     wide = frame.group_by("option").agg(expressions)
     if wide.is_empty():  # no submissions (a segment nobody is in): no statistic to pivot
         return pl.DataFrame(
