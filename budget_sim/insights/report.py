@@ -54,6 +54,15 @@ def district_questions(budget: Budget) -> list[Question]:
     return [q for q in budget.questions if q.kind == "district"]
 
 
+def default_views(budget: Budget) -> list[Filters]:
+    """The views worth computing before anyone asks: the dashboard as it opens (with and
+    without demo submissions) and, when district populations are known, the same weighted."""
+    views = [Filters(), Filters(include_synthetic=True)]
+    if any(o.population for q in district_questions(budget) for o in q.options):
+        views += [dataclasses.replace(view, weighting="district") for view in views]
+    return views
+
+
 def compared_question(budget: Budget, filters: Filters) -> Question | None:
     """The question whose answers `filters` asks to compare, if this budget has it."""
     return next((q for q in budget.questions if q.id == filters.compare), None)

@@ -180,13 +180,13 @@ class InsightCache:
                 self._gates.pop(key, None)
 
     def warm(self, budgets: Iterable[Budget]) -> None:
-        """Compute each budget's default views in the background (after a start-up), so that
-        the first analyst to open a dashboard does not wait for them."""
+        """Compute each budget's default views (`report.default_views`) in the background
+        (after a start-up), so that the first analyst to open them does not wait."""
         chosen = list(budgets)
 
         def run() -> None:
             for budget in chosen:
-                for filters in (report.Filters(), report.Filters(include_synthetic=True)):
+                for filters in report.default_views(budget):
                     if self._closed:
                         return
                     try:

@@ -104,3 +104,15 @@ def test_lines_added_by_a_revision(budget):
     frame = submissions(budget, 40, seed=7)
     moved = [c for c in budget.line_ids if frame[c].n_unique() > 1][:3]
     build_everything(budget, added_by_revision(frame, [*moved, budget.line_ids[-1]], 10))
+
+
+def test_default_views_are_weighted_too_where_populations_are_known():
+    cambridge = load_package(DATA / "cambridge-fy2026")  # neighbourhood populations unknown
+    chicago = load_package(DATA / "chicago-fy2026")  # ward populations given
+    plain = [report.Filters(), report.Filters(include_synthetic=True)]
+    assert report.default_views(cambridge) == plain
+    assert report.default_views(chicago) == [
+        *plain,
+        report.Filters(weighting="district"),
+        report.Filters(include_synthetic=True, weighting="district"),
+    ]
