@@ -1,5 +1,6 @@
-"""The staff header on a 360 px phone: the navigation wraps instead of scrolling the page
-sideways, and every link and the sign-out button stay on screen and are reached by Tab."""
+"""The staff pages on a 360 px phone: the navigation wraps instead of scrolling the page
+sideways, and every link and the sign-out button stay on screen and are reached by Tab; wide
+tables scroll inside their own region, which the keyboard can reach, not the page."""
 
 from __future__ import annotations
 
@@ -49,4 +50,31 @@ def test_staff_navigation_fits_a_360_px_phone(browser: Browser, server: Server) 
             page.keyboard.press("Tab")
             reached.append(page.evaluate("document.activeElement.innerText.trim()"))
         assert [name for name in reached if name in names] == names, reached
+        assert watched.csp_violations() == [] and watched.errors == []
+
+
+STAFF_PAGES = ("/staff", "/staff/users", "/staff/audit", "/staff/budgets", "/staff/tokens")
+TABLES_ADMIN = ("phone.tables@example.gov", "another long enough staff password")
+
+
+def test_wide_staff_tables_scroll_inside_their_region_on_a_phone(
+    browser: Browser, server: Server
+) -> None:
+    create_staff(server, *TABLES_ADMIN, role="admin", name="Tables")
+    with watching(browser, viewport=PHONE, is_mobile=True, has_touch=True) as watched:
+        page = watched.page
+        page.goto(f"{server.url}/staff/login?next=/staff")
+        sign_in(page, *TABLES_ADMIN)
+        for path in STAFF_PAGES:
+            page.goto(server.url + path)
+            assert horizontal_overflow(page) == [], (path, horizontal_overflow(page))
+            regions = page.locator(".table-scroll")
+            assert regions.count() >= 1, path
+            for region in regions.all():  # named by its table's caption, focusable to scroll
+                assert region.get_attribute("tabindex") == "0", path
+                caption = page.locator(f"#{region.get_attribute('aria-labelledby')}")
+                assert caption.inner_text().strip(), path
+            widths = regions.evaluate_all("rs => rs.map(r => [r.scrollWidth, r.clientWidth])")
+            if path == "/staff/budgets":  # the widest: it scrolls sideways, inside its region
+                assert any(inner > outer for inner, outer in widths), widths
         assert watched.csp_violations() == [] and watched.errors == []
