@@ -21,6 +21,7 @@ from budget_sim.storage import (
     save_draft,
     save_submission,
 )
+from budget_sim.storage import results as results_db
 from budget_sim.web import i18n, registry
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
@@ -216,6 +217,7 @@ def receipt(request: Request) -> Response:
     budget, display = _show(current, request.query_params)
     with request.state.database.reading() as session:
         stored = get_submission(session, budget.slug, request.path_params["receipt"])
+        results_public = results_db.is_public(session, budget.slug)
     if stored is None:
         raise HTTPException(404, i18n.gettext("There is no submitted budget at this address."))
     if stored.budget_version != current.version:  # made before a revision: show that version
@@ -228,7 +230,15 @@ def receipt(request: Request) -> Response:
     return request.state.templates.TemplateResponse(
         request,
         "resident/receipt.html",
-        {"page": page, "stored": stored, "display": display},
+        {
+            "page": page,
+            "stored": stored,
+            "display": display,
+            "results_link": f"{request.url_for('public_results', slug=current.slug)}"
+            f"{Display(display.locale).query()}"  # the full site, not the frame
+            if results_public
+            else None,
+        },
         headers=_resident_headers(current),  # who may frame it is today's allow-list
     )
 

@@ -199,3 +199,18 @@ def test_open_data_rows_are_shuffled(budget):
     ).with_columns(pl.Series(line, list(range(200))))
     orders = {tuple(open_data(budget, table)[line].to_list()) for _ in range(3)}
     assert len(orders) > 1 and tuple(range(200)) not in orders
+
+
+def test_a_receipt_links_to_the_results_once_they_are_public(client, admin, settings, residents):
+    (receipt,) = sql(settings.database_url, "SELECT receipt FROM submissions LIMIT 1")[0]
+    path = f"/b/{SLUG}/r/{receipt}"
+    assert "See what residents want so far" not in client.get(path).text
+    set_public(admin, True)
+    page = client.get(path).text
+    assert f'class="results-link" href="http://testserver{RESULTS}"' in page
+    spanish = client.get(f"{path}?lang=es").text
+    assert f'href="http://testserver{RESULTS}?lang=es"' in spanish
+    assert "Ver lo que quieren los residentes hasta ahora" in spanish
+    framed = client.get(f"{path}?embed=1").text  # from the frame: the full site, in a new tab
+    assert 'target="_blank" rel="noopener">See what residents want so far' in framed
+    assert f'href="http://testserver{RESULTS}" target="_blank"' in framed
