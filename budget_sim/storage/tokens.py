@@ -22,12 +22,22 @@ class TokenInfo:
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    user_id: int  # the account it belongs to
 
     def status(self, now: datetime) -> str:
         """ "active", "revoked" or "expired"."""
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+@dataclass(frozen=True)
+class OwnedToken:
+    """A working token of some account, as an admin reviews them."""
+
+    token: TokenInfo
+    owner_email: str
+    owner_name: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ def _info(row: ApiToken) -> TokenInfo:
         _utc(row.expires_at),  # type: ignore[arg-type]
         _utc(row.last_used_at),
         _utc(row.revoked_at),
+        row.user_id,
     )
 
 
@@ -85,6 +96,22 @@ def list_tokens(session: Session, user_id: int) -> list[TokenInfo]:
     return [_info(row) for row in rows]
 
 
+def working_tokens(session: Session, now: datetime, *, except_user: int) -> list[OwnedToken]:
+    """Every token that still works (not revoked, not expired), of accounts other than
+    `except_user`, newest first, with its owner."""
+    rows = session.execute(
+        select(ApiToken, StaffUser.email, StaffUser.name)
+        .join(StaffUser, StaffUser.id == ApiToken.user_id)
+        .where(
+            ApiToken.user_id != except_user,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .order_by(ApiToken.id.desc())
+    )
+    return [OwnedToken(_info(row), email, name) for row, email, name in rows]
+
+
 def count_active(session: Session, user_id: int, now: datetime) -> int:
     return session.execute(
         select(func.count())
@@ -97,15 +124,15 @@ def count_active(session: Session, user_id: int, now: datetime) -> int:
     ).scalar_one()
 
 
-def revoke_token(session: Session, token_id: int, user_id: int, now: datetime) -> TokenInfo | None:
-    """Revoke one of the account's own tokens; None when it has no such unrevoked token."""
+def revoke_token(
+    session: Session, token_id: int, user_id: int | None, now: datetime
+) -> TokenInfo | None:
+    """Revoke a token of the account `user_id` (None: of any account, as an admin may); None
+    when there is no such unrevoked token."""
+    owned = () if user_id is None else (ApiToken.user_id == user_id,)
     done = session.execute(
         update(ApiToken)
-        .where(
-            ApiToken.id == token_id,
-            ApiToken.user_id == user_id,
-            ApiToken.revoked_at.is_(None),
-        )
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None), *owned)
         .values(revoked_at=now)
     )
     if not done.rowcount:  # type: ignore[attr-defined]

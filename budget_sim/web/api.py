@@ -430,12 +430,19 @@ async def api_fallback(request: Request) -> Response:
 
 
 def _token_context(request: Request, signed_in: SignedIn) -> dict[str, Any]:
+    moment = now()
     with request.state.database.reading() as session:
         tokens = tokens_db.list_tokens(session, signed_in.user.id)
+        others = (
+            tokens_db.working_tokens(session, moment, except_user=signed_in.user.id)
+            if signed_in.user.role == "admin"
+            else []
+        )
     return {
         "me": signed_in,
         "tokens": tokens,
-        "moment": now(),
+        "others": others,
+        "moment": moment,
         "lifetimes": TOKEN_LIFETIMES,
         "name_max": TOKEN_NAME_MAX,
         "per_account": TOKENS_PER_ACCOUNT,
@@ -502,20 +509,26 @@ async def create_token(request: Request, signed_in: SignedIn, form: dict[str, st
 
 @staff_view()
 async def revoke_token(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
-    """Revoke one of the account's own tokens; it stops working at once."""
+    """Revoke one of the account's own tokens (an admin: anyone's); it stops working at once."""
     token_id = request.path_params["token_id"]
+    owner = None if signed_in.user.role == "admin" else signed_in.user.id
 
     def revoke() -> tokens_db.TokenInfo | None:
         moment = now()
         with request.state.database.writing() as session:
-            revoked = tokens_db.revoke_token(session, token_id, signed_in.user.id, moment)
+            revoked = tokens_db.revoke_token(session, token_id, owner, moment)
             if revoked is not None:
                 staff_db.audit(
                     session,
                     "revoked API token",
                     now=moment,
                     user_id=signed_in.user.id,
-                    detail=f"id={token_id} {revoked.name!r}",
+                    detail=f"id={token_id} {revoked.name!r}"
+                    + (
+                        f" of user {revoked.user_id}"
+                        if revoked.user_id != signed_in.user.id
+                        else ""
+                    ),
                     address=client_address(request),
                 )
         return revoked

@@ -198,6 +198,40 @@ def test_tokens_work_and_stop_when_revoked(admin, client, settings, residents):
     assert "api read submissions" in log and "via=token" in log
 
 
+def test_an_admin_sees_and_revokes_other_staffs_tokens(admin, client, settings, residents):
+    """Only admins see other accounts' working tokens; revoking one stops it at once and is
+    audited with its owner. An analyst can neither see nor revoke anyone else's."""
+    make_staff(settings.database_url, "an@city.gov", role="analyst")
+    with https(client) as analyst, https(client) as script:
+        sign_in(analyst, "an@city.gov")
+        theirs = make_token(analyst, "analyst notebook")
+        mine = make_token(admin, "admin report")
+        ids = dict(sql(settings.database_url, "SELECT name, id FROM api_tokens"))
+
+        own_page = analyst.get("/staff/tokens").text
+        assert "Other staff's working tokens" not in own_page and "admin report" not in own_page
+        refused = analyst.post(
+            f"/staff/tokens/{ids['admin report']}/revoke",
+            data={"csrf": csrf_of(own_page)},
+        )
+        assert refused.status_code == 404
+        assert script.get("/api/v1/budgets", headers=bearer(mine)).status_code == 200
+
+        page = admin.get("/staff/tokens").text
+        assert "Other staff's working tokens" in page
+        assert "analyst notebook" in page and "(an@city.gov)" in page
+        revoke = admin.post(
+            f"/staff/tokens/{ids['analyst notebook']}/revoke", data={"csrf": csrf_of(page)}
+        )
+        assert revoke.status_code == 303
+        assert_error(script.get("/api/v1/budgets", headers=bearer(theirs)), 401, "invalid_token")
+        assert "No other account has a working token." in admin.get("/staff/tokens").text
+    analyst_id = sql(
+        settings.database_url, "SELECT id FROM staff_users WHERE email = 'an@city.gov'"
+    )
+    assert f"of user {analyst_id[0][0]}" in admin.get("/staff/audit").text
+
+
 def test_tokens_stop_when_the_account_is_disabled_or_they_expire(client, settings, residents):
     make_staff(settings.database_url, "boss@city.gov")
     make_staff(settings.database_url, "an@city.gov", role="analyst", budgets=["oakland-fy2023"])
