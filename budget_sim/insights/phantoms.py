@@ -290,7 +290,8 @@ def _cut(stack: _Stack, ph: Phantoms, n: float, at_hi: tuple, at_lo: tuple) -> _
         sizes.append(bottom - top + 4)
     rows = pl.int_ranges(pl.Series(firsts), pl.Series(ends), eager=True).explode()
     idx = pl.int_ranges(0, pl.Series(sizes), eager=True).explode()
-    pad = pl.when(idx < 2).then(-1).when(idx >= _repeat(sizes, sizes) - 2).then(1).otherwise(0)
+    size = pl.Series(sizes, dtype=pl.Int64).gather((idx == 0).cum_sum() - 1)  # per row
+    pad = pl.when(idx < 2).then(-1).when(idx >= size - 2).then(1).otherwise(0)
     frame = stack.frame.select("v", "w").gather(rows).with_columns(pad=pl.select(pad).to_series())
     return _stacked(frame, sizes, ph, n)
 
@@ -302,14 +303,6 @@ def _padded(ph: Phantoms, n: float) -> list[Expr]:
     v = pl.when(pad < 0).then(INF).when(pad > 0).then(0.0).otherwise(pl.col("v"))
     negq = pl.when(pad < 0).then(-INF).when(pad > 0).then(INF)
     return [v.alias("v"), negq.otherwise(-ph.crossing(pl.col("v"), pl.col("w"), n)).alias("negq")]
-
-
-def _repeat(sizes: Sequence[int], values: Sequence[float], dtype: type = pl.Int64) -> pl.Series:
-    """values[j] once per row of block j (blocks of `sizes[j]` rows, possibly 0)."""
-    frame = pl.DataFrame(
-        {"size": list(sizes), "value": list(values)}, schema={"size": pl.Int64, "value": dtype}
-    )
-    return frame.select(pl.col("value").repeat_by("size").explode(empty_as_null=False)).to_series()
 
 
 def _running(sizes: Sequence[int]) -> list[int]:
