@@ -16,17 +16,19 @@ from budget_sim.model import Budget, Question
 @dataclass(frozen=True)
 class Filters:
     """What an analyst chose to look at. `segment` is (question id, option id) or None;
-    `compare` is the id of a question whose answers are compared side by side ("" none)."""
+    `compare` is the id of a question whose answers are compared side by side ("" none);
+    `include_set_aside` counts the submissions staff set aside too."""
 
     include_synthetic: bool = False
     segment: tuple[str, str] | None = None
     weighting: str = ""  # "" (every submission counts once) or "district"
     compare: str = ""
+    include_set_aside: bool = False
 
     @classmethod
     def from_query(cls, params: dict[str, str] | object) -> Filters:
         """From query parameters: synthetic=1, segment=question:option, weights=district,
-        compare=question."""
+        compare=question, set_aside=1."""
         get = params.get  # type: ignore[attr-defined]
         question, _, option = (get("segment", "") or "").partition(":")
         return cls(
@@ -34,6 +36,7 @@ class Filters:
             segment=(question, option) if question and option else None,
             weighting="district" if get("weights") == "district" else "",
             compare=(get("compare", "") or "").strip(),
+            include_set_aside=get("set_aside") == "1",
         )
 
 

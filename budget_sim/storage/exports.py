@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from budget_sim.storage.submissions import (
     MISSING,
+    Stamp,
     comment_rows,
     submission_rows,
     submission_stamp,
@@ -38,9 +39,13 @@ class _Read:
     highest_id: int
 
 
-def _read(engine: Engine, slug: str, line_ids: Sequence[str], *, after_id: int) -> _Read:
-    rows = submission_rows(engine, slug, after_id=after_id)
-    comments = comment_rows(engine, slug, after_id=after_id) if rows.height else None
+def _read(
+    engine: Engine, slug: str, line_ids: Sequence[str], *, after_id: int, set_aside: bool = False
+) -> _Read:
+    rows = submission_rows(engine, slug, after_id=after_id, set_aside=set_aside)
+    comments = (
+        comment_rows(engine, slug, after_id=after_id, set_aside=set_aside) if rows.height else None
+    )
     versions = version_line_ids(engine, slug) if rows.height else {}
     table = _widen(rows, comments, versions, line_ids)
     highest = int(rows["submission_id"].max()) if rows.height else after_id  # type: ignore[arg-type]
@@ -109,28 +114,35 @@ def _answer_columns(answers: pl.Series) -> pl.DataFrame:
 @dataclass
 class _Entry:
     line_ids: tuple[str, ...]
-    stamp: tuple[int, int]  # (unflagged submissions, highest id) before the last read
+    stamp: Stamp  # the submissions' state before the last read
     highest_id: int  # the highest id read
-    table: pl.DataFrame  # every unflagged submission, demo ones included
+    table: pl.DataFrame  # every submission read, demo ones included
     real: pl.DataFrame | None = None  # the same without demo submissions, made on first use
 
 
 class SubmissionTables:
-    """The wide submissions table of each budget, kept in memory. Each `get` costs one indexed
-    count; when submissions were stored since, only those are read and appended. Anything else
-    (flagged or deleted rows, a new set of lines) makes a full read."""
+    """The wide submissions table of each budget, kept in memory (with and, once asked for,
+    without the submissions set aside). Each `get` costs one indexed query; when submissions
+    were only stored since, just those are read and appended. Anything else (a submission set
+    aside or restored, a new set of lines) makes a full read."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[tuple[str, bool], _Entry] = {}
         self._lock = threading.Lock()
 
     def get(
-        self, slug: str, line_ids: Sequence[str], *, include_synthetic: bool
-    ) -> tuple[pl.DataFrame, tuple[int, int]]:
-        """The table (as `submissions_table` makes it) and the stamp it is current for."""
+        self,
+        slug: str,
+        line_ids: Sequence[str],
+        *,
+        include_synthetic: bool,
+        include_set_aside: bool = False,
+    ) -> tuple[pl.DataFrame, Stamp]:
+        """The table (as `submissions_table` makes it, or with the submissions set aside too)
+        and the state of the submissions it is current for."""
         with self._lock:  # one refresh at a time: concurrent requests wait for it, not repeat it
-            entry = self._refresh(slug, tuple(line_ids))
+            entry = self._refresh(slug, tuple(line_ids), include_set_aside)
             if not include_synthetic and entry.real is None:
                 entry.real = entry.table.filter(~pl.col("synthetic"))
         table = entry.table if include_synthetic else entry.real
@@ -141,22 +153,26 @@ class SubmissionTables:
         with self._lock:
             self._entries.clear()
 
-    def _refresh(self, slug: str, line_ids: tuple[str, ...]) -> _Entry:
+    def _refresh(self, slug: str, line_ids: tuple[str, ...], set_aside: bool) -> _Entry:
         stamp = submission_stamp(self._engine, slug)
-        entry = self._entries.get(slug)
+        entry = self._entries.get((slug, set_aside))
+        expected = stamp.unflagged + (stamp.flagged if set_aside else 0)
         if entry is not None and entry.line_ids == line_ids:
             if entry.stamp == stamp:
                 return entry
-            if stamp[0] > entry.table.height:
-                new = _read(self._engine, slug, line_ids, after_id=entry.highest_id)
+            same_flags = (entry.stamp.flagged, entry.stamp.aside) == (stamp.flagged, stamp.aside)
+            if same_flags and expected > entry.table.height:  # only stored since
+                new = _read(
+                    self._engine, slug, line_ids, after_id=entry.highest_id, set_aside=set_aside
+                )
                 table = pl.concat([entry.table, new.table], how="diagonal_relaxed")
-                if table.height >= stamp[0]:  # nothing missing (rows stored since may be in)
+                if table.height >= expected:  # nothing missing (rows stored since may be in)
                     entry = _Entry(line_ids, stamp, new.highest_id, _ordered(table, line_ids))
-                    self._entries[slug] = entry
+                    self._entries[(slug, set_aside)] = entry
                     return entry
-        read = _read(self._engine, slug, line_ids, after_id=0)
+        read = _read(self._engine, slug, line_ids, after_id=0, set_aside=set_aside)
         entry = _Entry(line_ids, stamp, read.highest_id, read.table)
-        self._entries[slug] = entry
+        self._entries[(slug, set_aside)] = entry
         return entry
 
 

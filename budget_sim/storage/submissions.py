@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -248,14 +248,16 @@ ROW_SCHEMA = {
 }
 
 
-def submission_rows(engine: Engine, slug: str, *, after_id: int = 0) -> pl.DataFrame:
-    """Every unflagged submission of a budget with an id above `after_id`, in id order:
-    submission_id, receipt, submitted_at (UTC), locale, synthetic, version_id, amounts (packed),
-    answers (JSON text). Demo (synthetic) submissions included."""
+def submission_rows(
+    engine: Engine, slug: str, *, after_id: int = 0, set_aside: bool = False
+) -> pl.DataFrame:
+    """Every unflagged submission of a budget with an id above `after_id` (with `set_aside`,
+    flagged ones too), in id order: submission_id, receipt, submitted_at (UTC), locale,
+    synthetic, version_id, amounts (packed), answers (JSON text). Demo submissions included."""
     query = (
         "SELECT id AS submission_id, receipt, created_at AS submitted_at, locale, "
         "CAST(synthetic AS INTEGER) AS synthetic, budget_version_id AS version_id, amounts, "
-        f"answers FROM submissions WHERE {_where(slug, after_id)} ORDER BY id"
+        f"answers FROM submissions WHERE {_where(slug, after_id, set_aside)} ORDER BY id"
     )
     frame = read_frame(engine, query, ROW_SCHEMA)
     return frame.with_columns(
@@ -263,12 +265,14 @@ def submission_rows(engine: Engine, slug: str, *, after_id: int = 0) -> pl.DataF
     )
 
 
-def comment_rows(engine: Engine, slug: str, *, after_id: int = 0) -> pl.DataFrame:
-    """The comments of a budget's unflagged submissions above `after_id`:
-    submission_id, line_id ("" for the whole budget), text."""
+def comment_rows(
+    engine: Engine, slug: str, *, after_id: int = 0, set_aside: bool = False
+) -> pl.DataFrame:
+    """The comments of a budget's unflagged submissions above `after_id` (with `set_aside`,
+    flagged ones' too): submission_id, line_id ("" for the whole budget), text."""
     query = (
         "SELECT submission_id, line_id, text FROM comments WHERE submission_id IN "
-        f"(SELECT id FROM submissions WHERE {_where(slug, after_id)})"
+        f"(SELECT id FROM submissions WHERE {_where(slug, after_id, set_aside)})"
     )
     schema = {"submission_id": pl.Int64, "line_id": pl.String, "text": pl.String}
     return read_frame(engine, query, schema)
@@ -283,23 +287,72 @@ def version_line_ids(engine: Engine, slug: str) -> dict[int, list[str]]:
     return {version: json.loads(line_ids) for version, line_ids in rows}
 
 
-def submission_stamp(engine: Engine, slug: str) -> tuple[int, int]:
-    """(unflagged submissions, highest id) of a budget: changes whenever one is stored or
-    flagged. Answered from an index alone."""
+@dataclass(frozen=True)
+class Stamp:
+    """The state of a budget's submissions, from an index alone: it changes whenever one is
+    stored, set aside or restored. `aside` sums the ids set aside and their squares, so that
+    setting one aside and restoring another changes it too."""
+
+    unflagged: int
+    highest_id: int
+    flagged: int
+    aside: tuple[int, int]
+
+
+def submission_stamp(engine: Engine, slug: str) -> Stamp:
+    flagged = Submission.flagged.is_(True)
     with engine.connect() as connection:
-        count, highest = connection.execute(
-            select(func.count(), func.max(Submission.id)).where(
-                Submission.budget_slug == slug, Submission.flagged.is_(False)
-            )
+        row = connection.execute(
+            select(
+                func.count().filter(Submission.flagged.is_(False)),
+                func.max(Submission.id),
+                func.count().filter(flagged),
+                func.sum(Submission.id).filter(flagged),
+                func.sum(Submission.id * Submission.id).filter(flagged),
+            ).where(Submission.budget_slug == slug)
         ).one()
-    return count, highest or 0
+    unflagged, highest, count, total, squares = row
+    return Stamp(unflagged, highest or 0, count, (int(total or 0), int(squares or 0)))
 
 
-def _where(slug: str, after_id: int) -> str:
+def set_submission_aside(session: Session, slug: str, receipt: str, aside: bool) -> bool | None:
+    """Set a submission aside (flag it: insights, exports and public results leave it out) or
+    restore it. True if that changed it, False if it already was, None if there is none."""
+    flagged = session.execute(
+        select(Submission.flagged).where(
+            Submission.budget_slug == slug, Submission.receipt == receipt
+        )
+    ).scalar_one_or_none()
+    if flagged is None:
+        return None
+    if flagged == aside:
+        return False
+    session.execute(
+        update(Submission)
+        .where(Submission.budget_slug == slug, Submission.receipt == receipt)
+        .values(flagged=aside)
+    )
+    return True
+
+
+def set_aside_receipts(session: Session, slug: str, limit: int = 100) -> list[str]:
+    """The receipts of a budget's submissions set aside, latest first."""
+    return list(
+        session.scalars(
+            select(Submission.receipt)
+            .where(Submission.budget_slug == slug, Submission.flagged.is_(True))
+            .order_by(Submission.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _where(slug: str, after_id: int, set_aside: bool = False) -> str:
     # connectorx takes no bound parameters: only safe slugs and integers reach the SQL text.
     if not SLUG.fullmatch(slug):
         raise ValueError(f"not a budget slug: {slug!r}")
-    return f"budget_slug = '{slug}' AND flagged = FALSE AND id > {int(after_id)}"
+    flagged = "" if set_aside else " AND flagged = FALSE"
+    return f"budget_slug = '{slug}'{flagged} AND id > {int(after_id)}"
 
 
 def _utc(times: pl.Series) -> pl.Series:

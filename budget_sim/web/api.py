@@ -270,14 +270,20 @@ def _submission(row: dict[str, Any], line_ids: list[str]) -> dict[str, Any]:
 @api_view
 async def submissions(request: Request, caller: Caller) -> Response:
     """A page of submissions in the order they were stored: `?after=<next of the previous
-    page>&limit=<1..1000>&synthetic=1`. Amounts in integer cents."""
+    page>&limit=<1..1000>&synthetic=1&set_aside=1`. Amounts in integer cents."""
     budget = _budget(request, caller)
     limit = _int_param(request, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
     after = request.query_params.get("after", "")
     include_synthetic = _flag(request, "synthetic")
+    include_set_aside = _flag(request, "set_aside")
 
     def page() -> tuple[pl.DataFrame, int, bool]:
-        table = load_table(request, budget, include_synthetic=include_synthetic)
+        table = load_table(
+            request,
+            budget,
+            include_synthetic=include_synthetic,
+            include_set_aside=include_set_aside,
+        )
         start = 0
         if after:
             found = table.with_row_index("__row").filter(pl.col("receipt") == after)["__row"]
@@ -294,7 +300,8 @@ async def submissions(request: Request, caller: Caller) -> Response:
             request,
             caller,
             "api read submissions",
-            f"{budget.slug} start={start} rows={rows.height} synthetic={include_synthetic}",
+            f"{budget.slug} start={start} rows={rows.height} synthetic={include_synthetic}"
+            + (" set_aside=True" if include_set_aside else ""),
         )
         return rows, table.height, start + rows.height < table.height
 
@@ -303,6 +310,7 @@ async def submissions(request: Request, caller: Caller) -> Response:
     items = [_submission(row, line_ids) for row in rows.iter_rows(named=True)]
     following = items[-1]["receipt"] if more and items else None
     query = f"?after={following}&limit={limit}" + ("&synthetic=1" if include_synthetic else "")
+    query += "&set_aside=1" if include_set_aside else ""
     return JsonResponse(
         {
             "budget": budget.slug,

@@ -21,6 +21,7 @@ from budget_sim import charts
 from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
 from budget_sim.storage.exports import SubmissionTables
+from budget_sim.storage.submissions import Stamp
 from budget_sim.web import i18n
 
 logger = logging.getLogger("budget_sim")
@@ -70,7 +71,7 @@ class InsightCache:
         # The dashboard's reports are brought up to date in the background (one budget and
         # set of filters at a time), while the last one is shown.
         self._refresh = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
-        self._newest: dict[tuple, tuple[int, int]] = {}  # (slug, version, filters) -> stamp
+        self._newest: dict[tuple, Stamp] = {}  # (slug, version, filters) -> stamp
         self._refreshing: set[tuple] = set()
         self._gates: dict[tuple, threading.Lock] = {}  # one computation per report at a time
         self._closed = False
@@ -81,18 +82,35 @@ class InsightCache:
         self._quiet = threading.Condition()
         self._answering = 0
 
-    def table(self, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
+    def table(
+        self, budget: Budget, *, include_synthetic: bool, include_set_aside: bool = False
+    ) -> pl.DataFrame:
         """The submissions table of a budget, current as of now (blocking)."""
-        return self.tables.get(budget.slug, budget.line_ids, include_synthetic=include_synthetic)[0]
+        return self._table(budget, include_synthetic, include_set_aside)[0]
+
+    def _table(
+        self, budget: Budget, include_synthetic: bool, include_set_aside: bool
+    ) -> tuple[pl.DataFrame, Stamp]:
+        return self.tables.get(
+            budget.slug,
+            budget.line_ids,
+            include_synthetic=include_synthetic,
+            include_set_aside=include_set_aside,
+        )
+
+    def _filtered(self, budget: Budget, filters: report.Filters) -> tuple[pl.DataFrame, Stamp]:
+        return self._table(budget, filters.include_synthetic, filters.include_set_aside)
+
+    def set_aside(self, budget: Budget) -> int:
+        """How many of the budget's submissions staff set aside now."""
+        return self._table(budget, True, False)[1].flagged
 
     def report(
         self, budget: Budget, filters: report.Filters, *, with_charts: bool = False
     ) -> report.Report:
         """Every insight table under `filters`, computed once per state of the submissions
         (with the dashboard's charts if asked)."""
-        table, stamp = self.tables.get(
-            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
-        )
+        table, stamp = self._filtered(budget, filters)
         key = (budget.slug, budget.version, filters, stamp)
         with self._lock:
             found = self._reports.get(key)
@@ -104,11 +122,10 @@ class InsightCache:
 
     def latest(self, budget: Budget, filters: report.Filters) -> tuple[report.Report, int]:
         """The newest report under `filters` without waiting for one to be computed when an
-        older one exists, and how many submissions arrived since it was computed (0: it is
-        current). An out-of-date report is brought up to date in the background."""
-        table, stamp = self.tables.get(
-            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
-        )
+        older one exists and submissions were only added since, and how many arrived since it
+        was computed (0: it is current). An out-of-date report is brought up to date in the
+        background."""
+        table, stamp = self._filtered(budget, filters)
         base = (budget.slug, budget.version, filters)
         key = (*base, stamp)
         with self._lock:
@@ -116,14 +133,20 @@ class InsightCache:
             if current is not None:
                 self._reports.move_to_end(key)
             older = self._newest.get(base)
-            shown = self._reports.get((*base, older)) if older and current is None else None
+            # The last figures are shown only while new submissions are added; after one was
+            # set aside or counted again, they would count what staff just changed.
+            only_new = older is not None and (older.flagged, older.aside) == (
+                stamp.flagged,
+                stamp.aside,
+            )
+            shown = self._reports.get((*base, older)) if only_new and current is None else None
             if shown is not None and base not in self._refreshing:
                 self._refreshing.add(base)
                 self._refresh.submit(self._dashboard, table, budget, filters, key)
         if current is not None:
             return self._charted(budget, current), 0
         if shown is not None:
-            return self._charted(budget, shown), max(1, stamp[0] - older[0])  # type: ignore[index]
+            return self._charted(budget, shown), max(1, stamp.unflagged - older.unflagged)
         return self._dashboard(table, budget, filters, key), 0
 
     def _dashboard(
@@ -201,9 +224,7 @@ class InsightCache:
     ) -> dashboard.Interval | None:
         """The bootstrap intervals of the headline under `filters`, or None while they are
         being computed (the first call starts that, unless `start` is false)."""
-        _, stamp = self.tables.get(
-            budget.slug, budget.line_ids, include_synthetic=filters.include_synthetic
-        )
+        _, stamp = self._filtered(budget, filters)
         key = (budget.slug, budget.version, filters, stamp)
         with self._lock:
             future = self._intervals.get(key)

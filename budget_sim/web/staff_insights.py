@@ -13,13 +13,14 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim import exports
 from budget_sim.insights import dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
+from budget_sim.storage import submissions as submissions_db
 from budget_sim.web import i18n
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 
@@ -33,9 +34,13 @@ def visible_budget(request: Request, signed_in: SignedIn) -> Budget:
     return budget
 
 
-def load_table(request: Request, budget: Budget, *, include_synthetic: bool) -> pl.DataFrame:
+def load_table(
+    request: Request, budget: Budget, *, include_synthetic: bool, include_set_aside: bool = False
+) -> pl.DataFrame:
     """The submissions table of a budget (blocking: call from a worker thread)."""
-    return request.state.insights.table(budget, include_synthetic=include_synthetic)
+    return request.state.insights.table(
+        budget, include_synthetic=include_synthetic, include_set_aside=include_set_aside
+    )
 
 
 def load_report(request: Request, budget: Budget, filters: report.Filters) -> report.Report:
@@ -75,7 +80,12 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
     filters = read_filters(request, budget)
 
     def build() -> bytes:
-        table = load_table(request, budget, include_synthetic=filters.include_synthetic)
+        table = load_table(
+            request,
+            budget,
+            include_synthetic=filters.include_synthetic,
+            include_set_aside=filters.include_set_aside,
+        )
         if filters.segment:
             table = dashboard.segment(table, *filters.segment)
         audit(
@@ -83,12 +93,14 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
             signed_in,
             "exported submissions",
             f"{budget.slug} {fmt} rows={table.height} synthetic={filters.include_synthetic}"
+            + (" set_aside=True" if filters.include_set_aside else "")
             + (f" segment={':'.join(filters.segment)}" if filters.segment else ""),
         )
         return exports.encode(in_units(table, budget.line_ids), fmt)
 
     body = await run_in_threadpool(build)
     suffix = "-with-demo" if filters.include_synthetic else ""
+    suffix += "-with-set-aside" if filters.include_set_aside else ""
     if filters.segment:  # ids are checked against the budget's questions: safe in a file name
         suffix += "-" + "-".join(filters.segment)
     name = f"{budget.slug}-submissions{suffix}.{fmt}"
@@ -169,6 +181,63 @@ async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> 
     )
 
 
+def set_aside_receipts(request: Request, budget: Budget) -> list[str]:
+    """The receipts of the budget's submissions set aside, latest first (blocking)."""
+    with request.state.database.reading() as session:
+        return submissions_db.set_aside_receipts(session, budget.slug)
+
+
+ASIDE_NOTICES = {
+    "set-aside": "Submission {receipt} is set aside: the figures, exports and public results "
+    "leave it out unless you tick “Include submissions set aside”.",
+    "restored": "Submission {receipt} is counted again.",
+    "unchanged": "Submission {receipt} already was as you asked: nothing changed.",
+    "unknown": "There is no submission with receipt {receipt} in this budget: nothing changed. "
+    "A receipt is the code at the end of the resident's receipt link (/r/…).",
+}
+
+
+def aside_notice(params: Mapping[str, str]) -> str:
+    """What the last set-aside action did, from the redirect's query ("" if none)."""
+    template = ASIDE_NOTICES.get(params.get("aside", ""))
+    receipt = params.get("receipt", "")
+    return template.format(receipt=repr(receipt)) if template else ""
+
+
+@staff_view(role="admin")
+async def set_aside(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    """Set a submission aside (a duplicate, a test, an abuse) or count it again; audited.
+    It leaves the dashboard, the exports and the public results at once."""
+    budget = visible_budget(request, signed_in)
+    receipt = form.get("receipt", "").strip()[:64]
+    aside = form.get("aside") != "0"
+
+    def change() -> str:
+        if not receipt:
+            return "unknown"
+        with request.state.database.writing() as session:
+            changed = submissions_db.set_submission_aside(session, budget.slug, receipt, aside)
+            if changed:
+                staff_db.audit(
+                    session,
+                    "set a submission aside" if aside else "counted a submission again",
+                    now=now(),
+                    user_id=signed_in.user.id,
+                    detail=f"{budget.slug} receipt={receipt}",
+                    address=client_address(request),
+                )
+        if changed is None:
+            return "unknown"
+        if not changed:
+            return "unchanged"
+        return "set-aside" if aside else "restored"
+
+    outcome = await run_in_threadpool(change)
+    target = request.url_for("staff_insights", slug=budget.slug).path
+    query = urlencode({"aside": outcome, "receipt": receipt})
+    return RedirectResponse(f"{target}?{query}#set-aside", status_code=303)
+
+
 def compare_problem(budget: Budget, filters: report.Filters) -> str:
     """Why the comparison asked for cannot be made ("" when it can, or none was asked)."""
     if not filters.compare or report.compared_question(budget, filters):
@@ -210,6 +279,10 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             ).head(200),
             **headline_intervals(request, budget, filters, start=False),
             "newer": newer,
+            "set_aside_count": request.state.insights.set_aside(budget),
+            "set_aside_receipts": set_aside_receipts(request, budget)
+            if signed_in.user.role == "admin"
+            else [],
         }
 
     with request.state.insights.foreground():
@@ -221,6 +294,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 "me": signed_in,
                 "budget": budget,
                 "include_synthetic": filters.include_synthetic,
+                "include_set_aside": filters.include_set_aside,
+                "aside_notice": aside_notice(params),
                 "segment": ":".join(filters.segment) if filters.segment else "",
                 "weighting": filters.weighting,
                 "compare": compared.id if compared else "",
@@ -358,6 +433,8 @@ def _file_name(budget: Budget, name: str, filters: report.Filters, fmt: str) -> 
     parts = [budget.slug, name]
     if filters.include_synthetic:
         parts.append("with-demo")
+    if filters.include_set_aside:
+        parts.append("with-set-aside")
     if filters.segment:
         parts.append("segment-" + "-".join(filters.segment))
     if filters.weighting:
@@ -448,6 +525,7 @@ async def export_insights_workbook(request: Request, signed_in: SignedIn) -> Res
 
 routes = [
     Route("/staff/b/{slug}", insights_page, name="staff_insights", methods=["GET"]),
+    Route("/staff/b/{slug}/set-aside", set_aside, name="staff_set_aside", methods=["POST"]),
     Route(
         "/staff/b/{slug}/headline-intervals",
         headline_intervals_fragment,
