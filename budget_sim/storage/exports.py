@@ -129,6 +129,7 @@ class SubmissionTables:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._entries: dict[tuple[str, bool], _Entry] = {}
+        self._stamps: dict[str, Stamp] = {}  # the newest seen per budget
         self._lock = threading.Lock()
 
     def get(
@@ -149,12 +150,18 @@ class SubmissionTables:
         assert table is not None
         return table.drop("submission_id"), entry.stamp
 
+    def last_stamp(self, slug: str) -> Stamp | None:
+        """The state of a budget's submissions as of its last `get` (no query), if any."""
+        with self._lock:
+            return self._stamps.get(slug)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._stamps.clear()
 
     def _refresh(self, slug: str, line_ids: tuple[str, ...], set_aside: bool) -> _Entry:
-        stamp = submission_stamp(self._engine, slug)
+        stamp = self._stamps[slug] = submission_stamp(self._engine, slug)
         entry = self._entries.get((slug, set_aside))
         expected = stamp.unflagged + (stamp.flagged if set_aside else 0)
         if entry is not None and entry.line_ids == line_ids:

@@ -102,8 +102,10 @@ class InsightCache:
         return self._table(budget, filters.include_synthetic, filters.include_set_aside)
 
     def set_aside(self, budget: Budget) -> int:
-        """How many of the budget's submissions staff set aside now."""
-        return self._table(budget, True, False)[1].flagged
+        """How many of the budget's submissions staff set aside, as of the last look at its
+        table (a dashboard has just looked)."""
+        stamp = self.tables.last_stamp(budget.slug) or self._table(budget, True, False)[1]
+        return stamp.flagged
 
     def report(
         self, budget: Budget, filters: report.Filters, *, with_charts: bool = False

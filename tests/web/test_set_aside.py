@@ -68,6 +68,7 @@ def test_an_admin_sets_a_submission_aside_and_counts_it_again(admin, receipts):
 
     included = admin.get(f"{DASHBOARD}?set_aside=1").text
     assert "<strong>3</strong> submissions" in included and "comment 0" in included
+    assert "Include submissions set aside by staff (1)" in included
     assert csv_rows(admin, "?set_aside=1") == 3
     api = admin.get(f"/api/v1/budgets/{SLUG}/submissions").json()
     assert api["total"] == 2
@@ -78,6 +79,8 @@ def test_an_admin_sets_a_submission_aside_and_counts_it_again(admin, receipts):
 
     restored = admin.get(set_aside(admin, receipts[0], aside="0").headers["location"]).text
     assert "is counted again" in restored and "<strong>3</strong> submissions" in restored
+    with_aside = admin.get(f"{DASHBOARD}?set_aside=1").text  # its table was read before
+    assert "Include submissions set aside by staff (0)" in with_aside
 
     log = admin.get("/staff/audit").text
     assert "set a submission aside" in log and "counted a submission again" in log
