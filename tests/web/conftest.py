@@ -27,6 +27,22 @@ def budget(client) -> Budget:
     return client.app_state["budgets"][SLUG]
 
 
+def https(client: TestClient) -> TestClient:
+    """Another browser on the same app, over HTTPS (the staff cookie is `__Host-`, Secure)."""
+    return TestClient(client.app, base_url="https://testserver", follow_redirects=False)
+
+
+@pytest.fixture
+def admin(client, settings):
+    """A browser signed in as an admin (ada@city.gov) of the client's app."""
+    from tests.web.test_staff import make_staff, sign_in  # the staff tests own these helpers
+
+    make_staff(settings.database_url, "ada@city.gov")
+    with https(client) as browser:
+        sign_in(browser, "ada@city.gov")
+        yield browser
+
+
 @dataclass
 class Rows:
     url: str

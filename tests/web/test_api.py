@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from budget_sim.insights import report
-from tests.web.conftest import SLUG
+from tests.web.conftest import SLUG, https
 from tests.web.test_insight_exports import expected, seed
 from tests.web.test_staff import csrf_of, make_staff, sign_in, sql
 
@@ -22,18 +22,6 @@ ROUTES = [
     f"/api/v1/budgets/{SLUG}/insights",
     f"/api/v1/budgets/{SLUG}/insights/lines",
 ]
-
-
-def https(client) -> TestClient:
-    return TestClient(client.app, base_url="https://testserver", follow_redirects=False)
-
-
-@pytest.fixture
-def admin(client, settings):
-    make_staff(settings.database_url, "ada@city.gov")
-    with https(client) as browser:
-        sign_in(browser, "ada@city.gov")
-        yield browser
 
 
 @pytest.fixture

@@ -16,11 +16,9 @@ from tests.web.test_staff import make_staff, sign_in
 
 
 @pytest.fixture
-def staff(client, settings):
-    make_staff(settings.database_url, "ada@city.gov")
-    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as browser:
-        sign_in(browser, "ada@city.gov")
-        yield browser
+def staff(admin):
+    """A signed-in admin's browser."""
+    return admin
 
 
 def up_to_date(staff, path: str) -> str:

@@ -19,14 +19,6 @@ RESULTS = f"/b/{SLUG}/results"
 
 
 @pytest.fixture
-def admin(client, settings):
-    make_staff(settings.database_url, "ada@city.gov")
-    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as browser:
-        sign_in(browser, "ada@city.gov")
-        yield browser
-
-
-@pytest.fixture
 def residents(client, budget):
     """12 residents aged 25-34 (10 in Riverside), 3 aged 65+, and 4 demo submissions."""
     specs = [

@@ -11,23 +11,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from budget_sim.storage.exports import SubmissionTables
-from tests.web.conftest import SLUG
+from tests.web.conftest import SLUG, https
 from tests.web.test_insight_exports import seed
 from tests.web.test_staff import csrf_of, make_staff, sign_in, sql
 
 DASHBOARD = f"/staff/b/{SLUG}"
-
-
-def https(client) -> TestClient:
-    return TestClient(client.app, base_url="https://testserver", follow_redirects=False)
-
-
-@pytest.fixture
-def admin(client, settings):
-    make_staff(settings.database_url, "ada@city.gov")
-    with https(client) as browser:
-        sign_in(browser, "ada@city.gov")
-        yield browser
 
 
 @pytest.fixture
