@@ -224,7 +224,7 @@ def fresh_child(path: Path, runs: int) -> None:
     from budget_sim.insights import report
     from budget_sim.settings import PROJECT_ROOT
     from budget_sim.storage.exports import SubmissionTables
-    from budget_sim.web.insight_cache import draw_charts
+    from budget_sim.web.dashboard_charts import draw_charts
 
     budget = load_package(PROJECT_ROOT / "budget_data" / SLUG)
     table, _ = SubmissionTables(create_engine(f"sqlite:///{path}")).get(

@@ -20,7 +20,7 @@ from budget_sim.insights import report
 from budget_sim.model import Budget
 from budget_sim.storage import NewSubmission, save_many
 from budget_sim.storage.exports import submissions_table
-from budget_sim.web.insight_cache import chart_job
+from budget_sim.web.dashboard_charts import chart_job
 from tests.web.conftest import SLUG
 from tests.web.test_insights_page import staff, up_to_date  # noqa: F401  (staff: a fixture)
 from tests.web.test_staff_budgets import GOOD_CSV, admin, publish, submit, upload  # noqa: F401
