@@ -6,7 +6,7 @@ HTMX := static/vendor/htmx.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install dev-install vendor db clean
+.PHONY: run test lint install dev-install vendor db dist clean
 
 run: install vendor db  ## Set up and serve the default budget at http://127.0.0.1:8000
 	$(BIN)/budget-sim serve --host $(HOST) --port $(PORT)
@@ -39,5 +39,10 @@ $(HTMX): package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
+dist: install vendor  ## Build the wheel (templates, static with htmx, budgets, migrations inside) into dist/
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist .
+	@ls dist/*.whl
+
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance
+	rm -rf $(VENV) node_modules static/vendor instance dist

@@ -222,11 +222,10 @@ def fresh_child(path: Path, runs: int) -> None:
     from budget_sim import charts
     from budget_sim.data import load_package
     from budget_sim.insights import report
-    from budget_sim.settings import PROJECT_ROOT
     from budget_sim.storage.exports import SubmissionTables
     from budget_sim.web.dashboard_charts import draw_charts
 
-    budget = load_package(PROJECT_ROOT / "budget_data" / SLUG)
+    budget = load_package(ROOT / "budget_data" / SLUG)
     table, _ = SubmissionTables(create_engine(f"sqlite:///{path}")).get(
         budget.slug, budget.line_ids, include_synthetic=True
     )

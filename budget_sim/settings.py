@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from budget_sim import resources
+
+DATABASE_FILE = "budget-sim.db"
 
 
 class Settings(BaseSettings):
@@ -16,12 +19,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BUDGET_SIM_", env_file=".env", frozen=True)
 
+    instance_dir: Path = Field(
+        default=Path("instance"),
+        description="Folder for this site's own files: the SQLite database by default and the "
+        "generated secret key (relative to the working directory; never inside the package)",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'instance' / 'budget-sim.db'}",
-        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+        default="",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db "
+        "(default: SQLite in the instance folder)",
     )
     data_dir: Path = Field(
-        default=PROJECT_ROOT / "budget_data", description="Folder holding one folder per budget"
+        default_factory=resources.budget_data,
+        description="Folder holding one folder per budget (default: the shipped budgets)",
     )
     default_budget: str = Field(
         default="cambridge-fy2026", description="Slug of the budget listed first on the home page"
@@ -29,9 +39,6 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs ballot tokens; generated into instance/secret_key if unset",
-    )
-    instance_dir: Path = Field(
-        default=PROJECT_ROOT / "instance", description="Folder for the generated secret key"
     )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024,
@@ -51,6 +58,19 @@ class Settings(BaseSettings):
         le=2000,
         description="Resamples behind the 95% intervals of the staff dashboard's headline",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_instance(cls, values: Any) -> Any:
+        """The instance folder as an absolute path (fixed at start, whatever the process does
+        later); no URL given: SQLite in that folder."""
+        if not isinstance(values, dict):
+            return values
+        folder = Path(values.get("instance_dir") or "instance").absolute()
+        values = {**values, "instance_dir": folder}
+        if not values.get("database_url"):
+            values["database_url"] = f"sqlite:///{folder / DATABASE_FILE}"
+        return values
 
 
 @lru_cache(maxsize=1)

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from budget_sim.settings import PROJECT_ROOT, Settings
+from budget_sim.settings import Settings
 from budget_sim.storage import upgrade
 
 # CI sets this (see .ci/run); locally, storage and web tests run on SQLite only unless you do.
 POSTGRES_URL = os.environ.get("BUDGET_SIM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-SHARED_SOURCES = PROJECT_ROOT.parent / "shared" / "budget_sources"
+SHARED_SOURCES = Path(__file__).resolve().parents[2] / "shared" / "budget_sources"
 
 
 def _fresh_postgres(url: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from budget_sim import resources
 from budget_sim.data import (
     check_package,
     compose_manifest,
@@ -19,10 +20,9 @@ from budget_sim.data import (
     package_files,
     read_package_files,
 )
-from budget_sim.settings import PROJECT_ROOT
 from tests.test_data import MANIFEST, write_package
 
-CAMBRIDGE = PROJECT_ROOT / "budget_data" / "cambridge-fy2026"
+CAMBRIDGE = resources.budget_data() / "cambridge-fy2026"
 BAD_LINES = (
     "id,department,program,kind,amount\n"
     "parks,Parks,Maintenance,expense,1000\n"

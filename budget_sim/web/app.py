@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from budget_sim import charts
+from budget_sim import charts, resources
 from budget_sim.model import Budget
-from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
+from budget_sim.settings import Settings, get_settings
 from budget_sim.storage import Database
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff_budgets.routes,
         *staff_insights.routes,
         *api.routes,
-        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=resources.static()), name="static"),
     ]
     return Starlette(
         routes=routes,

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from jinja2_fragments.starlette import Jinja2Blocks
 
+from budget_sim import resources
 from budget_sim.money import to_units_text
-from budget_sim.settings import PROJECT_ROOT
 from budget_sim.web import i18n
 
 HTMX_CONFIG = (
@@ -41,7 +41,7 @@ def percent_change(change: int, base: int) -> str:
 
 
 def make_templates() -> Jinja2Blocks:
-    templates = Jinja2Blocks(directory=PROJECT_ROOT / "templates")
+    templates = Jinja2Blocks(directory=resources.templates())
     env = templates.env
     env.autoescape = True  # every template, whatever its extension
     env.add_extension("jinja2.ext.i18n")

@@ -14,11 +14,11 @@ import polars as pl
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response
 
+from budget_sim import resources
 from budget_sim.data import load_package
-from budget_sim.settings import PROJECT_ROOT
 
 SLUG = "cambridge-fy2026"
-BUDGET = load_package(PROJECT_ROOT / "budget_data" / SLUG)
+BUDGET = load_package(resources.budget_data() / SLUG)
 TOLERANCE = BUDGET.rules.tolerance
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}

@@ -30,9 +30,9 @@ from playwright.sync_api import (
     expect,
 )
 
+from budget_sim import resources
 from budget_sim.data import load_package
 from budget_sim.money import to_units_text
-from budget_sim.settings import PROJECT_ROOT
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, running_server
 from tests.web.test_embed import copy_with_origins
 
@@ -115,7 +115,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     allowed_port, stranger_port = _free_port("127.0.0.2"), _free_port("127.0.0.3")
     allowed_origin = f"http://127.0.0.2:{allowed_port}"
     copy_with_origins(
-        PROJECT_ROOT / "budget_data" / SLUG, folder / "data" / SLUG, (allowed_origin,)
+        resources.budget_data() / SLUG, folder / "data" / SLUG, (allowed_origin,)
     )
     with running_server(folder, BUDGET_SIM_DATA_DIR=str(folder / "data")) as app:
         sites = []
@@ -221,7 +221,7 @@ def embedded_frame(page: Page, pattern: str) -> Frame:
 
 def small_raise() -> dict:
     """An unlocked expense line whose one-step raise keeps the budget within its tolerance."""
-    budget = load_package(PROJECT_ROOT / "budget_data" / SLUG)
+    budget = load_package(resources.budget_data() / SLUG)
     lines = budget.lines.filter(
         (pl.col("kind") == "expense")
         & ~pl.col("locked")

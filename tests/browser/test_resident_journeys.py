@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from budget_sim import resources
 from budget_sim.data import load_package
 from budget_sim.money import format_money, to_units_text
-from budget_sim.settings import PROJECT_ROOT
 
 SLUG = "cambridge-fy2026"
-BUDGET = load_package(PROJECT_ROOT / "budget_data" / SLUG)
+BUDGET = load_package(resources.budget_data() / SLUG)
 RAISE_STEPS = 3
 
 

@@ -23,8 +23,8 @@ import polars as pl
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.routing import BaseRoute, Mount, Route
 
+from budget_sim import resources
 from budget_sim.exports import FORMATS
-from budget_sim.settings import PROJECT_ROOT
 from budget_sim.web import create_app
 from tests.browser.conftest import (
     Server,
@@ -35,7 +35,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.resident import Watched, watching
 
-SOURCE = PROJECT_ROOT / "budget_data" / "cambridge-fy2026"
+SOURCE = resources.budget_data() / "cambridge-fy2026"
 SLUG = "cambridge-six-fy2026"
 TITLE = "Cambridge FY2026: six programs"
 # Four spending lines and two revenue lines of Cambridge's budget whose totals balance within

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from budget_sim import cli
-from budget_sim.settings import PROJECT_ROOT, Settings
+from budget_sim import cli, resources
+from budget_sim.settings import Settings
 from budget_sim.web import create_app
 from tests.web.conftest import SLUG, ballot_of
 
@@ -39,7 +39,7 @@ def copy_with_origins(source: Path, dest: Path, origins: tuple[str, ...]) -> Pat
 @pytest.fixture
 def embed_settings(settings: Settings, tmp_path: Path) -> Settings:
     data = tmp_path / "data"
-    copy_with_origins(PROJECT_ROOT / "budget_data" / SLUG, data / SLUG, ALLOWED)
+    copy_with_origins(resources.budget_data() / SLUG, data / SLUG, ALLOWED)
     return settings.model_copy(update={"data_dir": data})
 
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from budget_sim.settings import PROJECT_ROOT, Settings
+from budget_sim import resources
+from budget_sim.settings import Settings
 from budget_sim.web import create_app
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
 
@@ -159,7 +160,7 @@ def test_answers_are_validated_and_stored(client, budget, rows, settings):
 def consequence_client(database_url, tmp_path):
     """Cambridge with consequence texts on one line (as a city would add them)."""
     data = tmp_path / "data"
-    shutil.copytree(PROJECT_ROOT / "budget_data" / SLUG, data / SLUG)
+    shutil.copytree(resources.budget_data() / SLUG, data / SLUG)
     lines = data / SLUG / "lines.csv"
     rows = lines.read_text(encoding="utf-8").splitlines()
     rows[0] += ",consequences,consequences_es,link"
