@@ -44,6 +44,24 @@ def password_problem(password: str, email: str) -> str | None:
     return None
 
 
+def email_problem(email: str) -> str | None:
+    """Why an address cannot be a staff account's email, or None: name@domain.tld, no spaces,
+    at most 254 characters (RFC 5321)."""
+    email = email.strip()
+    local, _, domain = email.partition("@")
+    labels = domain.split(".")
+    if (
+        email.count("@") != 1
+        or not local
+        or len(labels) < 2
+        or not all(labels)
+        or len(email) > 254
+        or any(c.isspace() for c in email)
+    ):
+        return "is not an email address such as name@city.gov"
+    return None
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -6,12 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budget_sim import resources
 
 DATABASE_FILE = "budget-sim.db"
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
 
 
 class Settings(BaseSettings):
@@ -71,6 +72,20 @@ class Settings(BaseSettings):
         if not values.get("database_url"):
             values["database_url"] = f"sqlite:///{folder / DATABASE_FILE}"
         return values
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        """SQLite or PostgreSQL through psycopg 3; the message never repeats the URL (it may
+        hold a password)."""
+        scheme = url.partition("://")[0] if "://" in url else None
+        if scheme in DATABASE_SCHEMES:
+            return url
+        hint = " (PostgreSQL through psycopg 3: +psycopg)" if scheme == "postgresql" else ""
+        raise ValueError(
+            "must look like sqlite:///path/to/file.db or "
+            f"postgresql+psycopg://user:password@host:port/database{hint}"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -26,16 +26,21 @@ def _fresh_postgres(url: str) -> None:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, migrated database: a SQLite file, or the CI PostgreSQL database reset."""
+def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database nobody has migrated: a SQLite file not yet there, or the CI PostgreSQL
+    database reset to an empty schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'budget-sim.db'}"
-    else:
-        assert POSTGRES_URL is not None
-        url = POSTGRES_URL
-        _fresh_postgres(url)
-    upgrade(url)
-    return url
+        return f"sqlite:///{tmp_path / 'budget-sim.db'}"
+    assert POSTGRES_URL is not None
+    _fresh_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def database_url(unmigrated_database_url: str) -> str:
+    """An empty, migrated database, on each backend."""
+    upgrade(unmigrated_database_url)
+    return unmigrated_database_url
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         },
         {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic", "babel"},
     ),
-    "cli": ({"*"}, {"uvicorn", "tqdm"}),
+    "cli": ({"*"}, {"uvicorn", "click", "pydantic", "sqlalchemy"}),
     "__init__": (set(), set()),
     "locales": (set(), set()),
     "__main__": ({"cli"}, set()),

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from budget_sim import cli, resources
@@ -240,15 +241,16 @@ def test_static_scripts_are_served_as_javascript(embed_client):
 # --- budget-sim embed SLUG --base-url URL ------------------------------------------------
 
 
-@pytest.fixture
-def cli_settings(embed_settings, monkeypatch):
-    monkeypatch.setattr(cli, "get_settings", lambda: embed_settings)
-    return embed_settings
+def run_embed(settings, *argv):
+    """`budget-sim embed SLUG ARGV` on `settings`: exit status, stdout, stderr."""
+    result = CliRunner().invoke(cli.main, ["embed", SLUG, *argv], obj=settings)
+    return result.exit_code, result.stdout, result.stderr
 
 
-def test_cli_prints_the_two_line_snippet_and_the_allowed_origins(cli_settings, capsys):
-    code = cli.main(["embed", SLUG, "--base-url", "https://budget.example.org/", "--lang", "es"])
-    out, err = capsys.readouterr()
+def test_cli_prints_the_two_line_snippet_and_the_allowed_origins(embed_settings):
+    code, out, err = run_embed(
+        embed_settings, "--base-url", "https://budget.example.org/", "--lang", "es"
+    )
     assert code == 0
     assert out.splitlines() == [
         f'<div data-budget-sim="https://budget.example.org/b/{SLUG}" data-lang="es"></div>',
@@ -257,19 +259,18 @@ def test_cli_prints_the_two_line_snippet_and_the_allowed_origins(cli_settings, c
     assert ", ".join(ALLOWED) in err and "Warning" not in err
 
 
-def test_cli_keeps_a_path_prefix_and_leaves_out_the_default_language(cli_settings, capsys):
-    assert cli.main(["embed", SLUG, "--base-url", "https://city.example.org/budget"]) == 0
-    out, _ = capsys.readouterr()
+def test_cli_keeps_a_path_prefix_and_leaves_out_the_default_language(embed_settings):
+    code, out, _ = run_embed(embed_settings, "--base-url", "https://city.example.org/budget")
+    assert code == 0
     assert out.splitlines()[0] == (
         f'<div data-budget-sim="https://city.example.org/budget/b/{SLUG}"></div>'
     )
     assert "https://city.example.org/budget/static/embed.js" in out
 
 
-def test_cli_warns_when_nobody_may_embed(settings, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)  # the shipped data: no origins
-    assert cli.main(["embed", SLUG, "--base-url", "https://budget.example.org"]) == 0
-    out, err = capsys.readouterr()
+def test_cli_warns_when_nobody_may_embed(settings):
+    code, out, err = run_embed(settings, "--base-url", "https://budget.example.org")
+    assert code == 0  # the shipped data: no origins
     assert "data-budget-sim" in out
     assert "Warning" in err and "embed_origins" in err and "refuse" in err
 
@@ -283,14 +284,13 @@ def test_cli_warns_when_nobody_may_embed(settings, monkeypatch, capsys):
         (["--base-url", "https://budget.example.org", "--lang", "fr"], "is offered in en"),
     ],
 )
-def test_cli_refuses_what_would_not_work(cli_settings, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["embed", SLUG, *argv])
-    assert message in str(exit_info.value.code)
-    assert capsys.readouterr().out == ""
+def test_cli_refuses_what_would_not_work(embed_settings, argv, message):
+    code, out, err = run_embed(embed_settings, *argv)
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert out == ""
 
 
-def test_cli_escapes_what_it_prints(cli_settings, capsys):
-    assert cli.main(["embed", SLUG, "--base-url", 'https://budget.example.org/a"b<c']) == 0
-    out, _ = capsys.readouterr()
+def test_cli_escapes_what_it_prints(embed_settings):
+    code, out, _ = run_embed(embed_settings, "--base-url", 'https://budget.example.org/a"b<c')
+    assert code == 0
     assert '"b<c' not in out and "&quot;b&lt;c" in out

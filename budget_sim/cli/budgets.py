@@ -1,0 +1,199 @@
+"""Budgets: check and import packages, add demo submissions, read insights, embed."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from budget_sim.cli.context import budget_for, settings_of
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def check(path: Path) -> None:
+    """Validate the budget package in folder PATH: every problem with file, row and column."""
+    from budget_sim.data import check_package
+
+    problems = check_package(path)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {path}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: no problems found")
+
+
+@click.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to create the package in.",
+    show_default="the data folder",
+)
+@click.option("--slug", help="Package slug.", show_default="from city and fiscal year")
+@click.pass_context
+def import_(ctx: click.Context, source: Path, dest: Path | None, slug: str | None) -> None:
+    """Turn SOURCE, a CSV in the budget_sources layout, into a package skeleton."""
+    from budget_sim.data import import_source
+
+    folder = import_source(source, dest or settings_of(ctx).data_dir, slug=slug)
+    click.echo(f"Wrote {folder}. Review budget.toml (rules, households, questions), then run:")
+    click.echo(f"  budget-sim check {folder}")
+
+
+@click.command()
+@click.argument("slug")
+@click.option(
+    "--residents", type=click.IntRange(min=1), default=1000, help="How many submissions to add."
+)
+@click.option("--seed", type=int, help="Random seed, to repeat a run.", show_default="random")
+@click.option("--batch", type=click.IntRange(min=1), default=1000, hidden=True)
+@click.pass_context
+def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch: int) -> None:
+    """Add synthetic, plausible submissions to budget SLUG (flagged synthetic in the database)."""
+    from budget_sim.demo import PlanMaker, district_answers
+    from budget_sim.storage import Database, NewSubmission, save_many
+
+    budget = budget_for(ctx, slug)
+    seed = seed if seed is not None else secrets.randbits(32)
+    maker, rng = PlanMaker(budget, seed=seed), random.Random(seed)
+    database = Database(settings_of(ctx).database_url)
+    started, pending = time.perf_counter(), []
+    bar = click.progressbar(
+        length=residents, label="synthetic submissions", file=sys.stderr
+    )
+    try:
+        with bar:
+            for plan in maker.plans(residents):
+                pending.append(
+                    NewSubmission(
+                        budget_slug=budget.slug,
+                        budget_digest=budget.version,
+                        line_ids=budget.line_ids,
+                        nonce=f"demo-{secrets.token_hex(16)}",
+                        amounts=plan,
+                        answers=district_answers(budget, rng),
+                        synthetic=True,
+                    )
+                )
+                if len(pending) == batch:
+                    with database.writing() as session:
+                        bar.update(save_many(session, pending))
+                    pending = []
+            if pending:
+                with database.writing() as session:
+                    bar.update(save_many(session, pending))
+    finally:
+        database.dispose()
+    elapsed = time.perf_counter() - started
+    click.echo(f"Added {residents:,} synthetic submissions to {budget.slug} in {elapsed:.1f} s.")
+    click.echo(f"See them with: budget-sim insights {budget.slug} --include-synthetic")
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--include-synthetic", is_flag=True, help="Count demo submissions too.")
+@click.pass_context
+def insights(ctx: click.Context, slug: str, include_synthetic: bool) -> None:
+    """Per line of budget SLUG: the city's amount, submissions, mean, median, raising, cutting."""
+    from budget_sim.insights.dashboard import line_table
+    from budget_sim.money import format_money
+    from budget_sim.storage import Database
+    from budget_sim.storage.exports import submissions_table
+
+    budget = budget_for(ctx, slug)
+    database = Database(settings_of(ctx).database_url)
+    started = time.perf_counter()
+    try:
+        table = submissions_table(
+            database.read_engine, budget.slug, budget.line_ids, include_synthetic=include_synthetic
+        )
+    finally:
+        database.dispose()
+    stats = line_table(table, budget.lines)
+    elapsed = time.perf_counter() - started
+    which = "including synthetic" if include_synthetic else "synthetic excluded"
+    count = f"{table.height:,} submissions ({which})"
+    click.echo(f"{budget.title}: {count}; computed in {elapsed:.2f} s")
+    header = (
+        f"{'line':<58} {'city':>15} {'n':>7} {'mean':>15} {'median':>15} {'raise':>6} {'cut':>6}"
+    )
+    click.echo(header)
+    click.echo("-" * len(header))
+
+    def share(value: float | None) -> str:
+        return "" if value is None else f"{value:.0%}"
+
+    def money(value: float | None) -> str:
+        return "" if value is None else format_money(round(value))
+
+    for row in stats.iter_rows(named=True):
+        name = f"{row['department']}: {row['program']}"
+        name = name if len(name) <= 58 else name[:57] + "…"
+        click.echo(
+            f"{name:<58} {format_money(row['city']):>15} {row['submissions']:>7,} "
+            f"{money(row.get('mean')):>15} {money(row.get('median')):>15} "
+            f"{share(row.get('raised')):>6} {share(row.get('cut')):>6}"
+        )
+    if table.height == 0 and not include_synthetic:
+        click.echo("No real submissions yet. Add --include-synthetic to see demo data.")
+
+
+def _site_address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from urllib.parse import urlsplit
+
+    base = urlsplit(value)
+    if base.scheme not in ("https", "http") or not base.netloc or base.query or base.fragment:
+        raise click.BadParameter(
+            f"{value!r} must be the site's address, e.g. https://budget.example.org"
+        )
+    return f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}"
+
+
+@click.command()
+@click.argument("slug")
+@click.option(
+    "--base-url",
+    required=True,
+    callback=_site_address,
+    help="Where this site is served, e.g. https://budget.example.org",
+)
+@click.option("--lang", help="Language of the embedded simulator.", show_default="English")
+@click.pass_context
+def embed(ctx: click.Context, slug: str, base_url: str, lang: str | None) -> None:
+    """Print the snippet a city pastes into its own page to embed budget SLUG."""
+    from html import escape
+
+    budget = budget_for(ctx, slug)
+    if lang is not None and lang not in budget.locales:
+        raise click.BadParameter(
+            f"{lang!r}: {budget.slug} is offered in {', '.join(budget.locales)}",
+            param_hint="'--lang'",
+        )
+    data_lang = f' data-lang="{escape(lang)}"' if lang else ""
+    click.echo(f'<div data-budget-sim="{escape(f"{base_url}/b/{budget.slug}")}"{data_lang}></div>')
+    click.echo(f'<script src="{escape(f"{base_url}/static/embed.js")}" async></script>')
+    if budget.embed_origins:
+        click.echo(
+            f"Pages on these origins may show it (embed_origins in {budget.slug}'s budget.toml): "
+            + ", ".join(budget.embed_origins),
+            err=True,
+        )
+    else:
+        click.echo(
+            f"Warning: {budget.slug} allows no embed origins, so browsers will refuse the frame on "
+            "every page. Add the city's origin to its budget.toml, e.g. "
+            'embed_origins = ["https://www.example.gov"].',
+            err=True,
+        )
+    if base_url.startswith("http://"):
+        click.echo(
+            "Warning: the base URL uses http://, so pages served over https cannot show it.",
+            err=True,
+        )

@@ -1,0 +1,84 @@
+"""Staff accounts from the command line: the first admin, and any other."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from budget_sim.cli.context import require_current_schema
+
+
+def _email(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from budget_sim import accounts
+
+    problem = accounts.email_problem(value)
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return value.strip().lower()
+
+
+@click.command("create-staff")
+@click.argument("email", callback=_email)
+@click.option("--name", help="The person's name.", show_default="the email")
+@click.option("--role", type=click.Choice(["admin", "analyst"]), default="admin", help="Role.")
+@click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    help="A budget an analyst may see (repeat it).",
+    show_default="all",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def create_staff(
+    ctx: click.Context,
+    email: str,
+    name: str | None,
+    role: str,
+    budgets: tuple[str, ...],
+    password_stdin: bool,
+) -> None:
+    """Create a staff account for EMAIL (asks the password twice)."""
+    from datetime import UTC, datetime
+
+    from budget_sim import accounts
+    from budget_sim.errors import Conflict
+    from budget_sim.storage import Database
+    from budget_sim.storage import staff as staff_db
+
+    url = require_current_schema(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(
+            f"Password for {email}", hide_input=True, confirmation_prompt="The same password again"
+        )
+    problem = accounts.password_problem(password, email)
+    if problem:
+        raise click.ClickException(f"the password {problem}; nothing was created")
+    database = Database(url)
+    try:
+        with database.writing() as session:
+            moment = datetime.now(UTC)
+            user_id = staff_db.create_staff(
+                session,
+                email=email,
+                name=name or email,
+                role=role,
+                budgets=list(budgets) or None,
+                password_hash=accounts.hash_password(password),
+                now=moment,
+            )
+            staff_db.audit(
+                session,
+                "created staff (command line)",
+                now=moment,
+                user_id=user_id,
+                detail=f"{email} as {role}",
+            )
+    except Conflict as error:
+        raise click.ClickException(f"{error}; nothing was created") from None
+    finally:
+        database.dispose()
+    click.echo(f"Created {role} {email}. Sign in at /staff/login.")
