@@ -113,7 +113,7 @@ def site(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Iter
     deadline = time.monotonic() + 30
     while True:
         try:
-            if _get(url + "/")[0] == 200:
+            if _get(url + "/healthz")[0] == 200:
                 break
         except (urllib.error.URLError, ConnectionError):
             pass
@@ -157,6 +157,7 @@ def test_budget_sim_comes_from_the_wheel_not_the_checkout(installed: Installed, 
 
 
 def test_the_installed_site_serves_the_default_budget_with_css_and_htmx(site: Site):
+    assert _get(site.url + "/readyz")[:3:2] == (200, b"ready")
     status, _, body = _get(site.url + "/")
     assert status == 200
     home = body.decode()

@@ -13,8 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from budget_sim import resources
 from budget_sim.storage.engine import is_sqlite, make_engine
@@ -78,3 +79,20 @@ def schema_status(url: str) -> SchemaStatus:
             return schema_state(connection)
     finally:
         engine.dispose()
+
+
+def readiness_problem(engine: Engine) -> str | None:
+    """Why the database behind `engine` cannot serve this code (unreachable, or a schema that is
+    not at Alembic's head), in a few words; None when it can."""
+    try:
+        with engine.connect() as connection:
+            status = schema_state(connection)
+    except SQLAlchemyError:
+        return "database unreachable"
+    if status == "current":
+        return None
+    return {
+        "empty": "database not migrated",
+        "behind": "database schema out of date",
+        "unknown": "database schema newer than this code",
+    }[status]

@@ -20,6 +20,7 @@ from budget_sim.storage import Database
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
+    health,
     public_results,
     resident,
     staff,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             database.dispose()
 
     routes = [
+        *health.routes,
         *resident.routes,
         *public_results.routes,
         *staff.routes,
