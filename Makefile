@@ -5,8 +5,16 @@ BIN := $(VENV)/bin
 HTMX := static/vendor/htmx.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Python dependencies, pinned with their hashes (from pyproject.toml by `make lock`): what the
+# site runs on, and that plus the development tools.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+UV_VERSION := 0.13.9
+LOCK_OPTIONS := --generate-hashes --universal --python-version 3.11 \
+	--index-url https://pypi.org/simple --custom-compile-command "make lock" --quiet
 
-.PHONY: run test lint install dev-install vendor db dist clean
+.PHONY: run test lint install dev-install vendor db dist lock clean
 
 run: install vendor db  ## Set up and serve the default budget at http://127.0.0.1:8000
 	$(BIN)/budget-sim serve --host $(HOST) --port $(PORT)
@@ -25,14 +33,22 @@ vendor: $(HTMX)
 db: install
 	$(BIN)/budget-sim db upgrade
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(PIP) install --require-hashes -r $(LOCK)
+	$(PIP) install --no-deps -e .
+	$(BIN)/python -m pip check  # a dependency added to pyproject.toml but not locked fails here
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/.dev-installed: $(VENV)/.installed $(DEV_LOCK)
+	$(PIP) install --require-hashes -r $(DEV_LOCK)
 	touch $@
+
+lock:  ## Re-resolve the Python dependencies (PyPI) into $(LOCK) and $(DEV_LOCK), with hashes
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --constraint $(LOCK) $(LOCK_OPTIONS) -o $(DEV_LOCK)
 
 $(HTMX): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

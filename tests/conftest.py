@@ -8,13 +8,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from budget_sim import resources
 from budget_sim.settings import Settings
 from budget_sim.storage import upgrade
 
 # CI sets this (see .ci/run); locally, storage and web tests run on SQLite only unless you do.
+SOURCES_FOR_TESTS = Path(__file__).resolve().parent / "budget_sources"
 POSTGRES_URL = os.environ.get("BUDGET_SIM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-SHARED_SOURCES = Path(__file__).resolve().parents[2] / "shared" / "budget_sources"
+
+
+def source_csv(name: str) -> Path:
+    """A city's own budget file (budget_sources layout): beside its package in budget_data/, or,
+    for a city that is not shipped, in tests/budget_sources/."""
+    found = [*resources.budget_data().glob(f"*/{name}"), *SOURCES_FOR_TESTS.glob(name)]
+    assert len(found) == 1, f"{name}: expected one source file, found {found}"
+    return found[0]
 
 
 def _fresh_postgres(url: str) -> None:

@@ -11,10 +11,10 @@ import pytest
 from budget_sim.data import check_package, load_all, load_package
 from budget_sim.model import LINE_SCHEMA, apply_plan, summarize
 from budget_sim.money import parse_amount
+from tests.conftest import source_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "budget_data"
-SOURCES = Path(__file__).resolve().parents[2] / "shared" / "budget_sources"
 
 PACKAGES = {
     "cambridge-fy2026": ("cambridge_fy2026_general_fund.csv", 108, 6),
@@ -27,7 +27,7 @@ def source_amounts(name: str) -> dict[tuple[str, str, str], int]:
     """(kind, department, program) -> cents, straight from the budget_sources file; an empty
     program stands for the whole department, as in the packages."""
     amounts = {}
-    with (SOURCES / name).open(encoding="utf-8", newline="") as handle:
+    with source_csv(name).open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             key = (row["kind"], row["department"], row["program"] or row["department"])
             assert key not in amounts
@@ -51,6 +51,7 @@ def test_load_all_finds_the_three_packages():
 @pytest.mark.parametrize("slug", PACKAGES)
 def test_every_amount_equals_the_source(slug):
     name, expense_rows, revenue_rows = PACKAGES[slug]
+    assert source_csv(name).parent == DATA / slug  # beside the package's PROVENANCE.md
     expected = source_amounts(name)
     lines = load_package(DATA / slug).lines
     actual = {

@@ -17,8 +17,7 @@ from budget_sim.errors import DataError, Problem
 from budget_sim.model import LINE_SCHEMA, BalanceRule
 from budget_sim.model.limits import default_max, default_min, default_step
 from budget_sim.money import parse_amount
-
-SOURCES = Path(__file__).resolve().parents[2] / "shared" / "budget_sources"
+from tests.conftest import source_csv
 
 MANIFEST = """\
 slug = "demo"
@@ -918,14 +917,14 @@ def source_totals(path: Path) -> dict[str, int]:
     ],
 )
 def test_import_source_round_trip(tmp_path, name, slug, lines):
-    folder = import_source(SOURCES / name, tmp_path)
+    folder = import_source(source_csv(name), tmp_path)
     assert folder == tmp_path / slug
     assert sorted(path.name for path in folder.iterdir()) == ["budget.toml", "lines.csv"]
     budget = load_package(folder)
     assert budget.lines.height == lines
     totals = dict(budget.lines.group_by("kind").agg(pl.col("amount").sum()).iter_rows())
     assert {kind: totals.get(kind, 0) for kind in ("expense", "revenue")} == source_totals(
-        SOURCES / name
+        source_csv(name)
     )
     assert budget.lines.filter(pl.col("amount") < 0)["locked"].all()
     text = (folder / "lines.csv").read_text(encoding="utf-8")
@@ -955,7 +954,7 @@ def test_import_copies_amount_text_unchanged(tmp_path):
 
 
 def test_import_refuses_to_overwrite(tmp_path):
-    source = SOURCES / "cambridge_fy2026_general_fund.csv"
+    source = source_csv("cambridge_fy2026_general_fund.csv")
     folder = import_source(source, tmp_path)
     (folder / "budget.toml").write_text(
         MANIFEST.replace("demo", "cambridge-fy2026"), encoding="utf-8"
