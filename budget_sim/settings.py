@@ -20,11 +20,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BUDGET_SIM_", env_file=".env", frozen=True)
 
-    instance_dir: Path = Field(
-        default=Path("instance"),
-        description="Folder for this site's own files: the SQLite database by default and the "
-        "generated secret key (relative to the working directory; never inside the package)",
-    )
     database_url: str = Field(
         default="",
         description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db "
@@ -40,6 +35,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key that signs ballot tokens; generated into instance/secret_key if unset",
+    )
+    instance_dir: Path = Field(
+        default=Path("instance"),
+        description="Folder for this site's own files: the SQLite database by default and the "
+        "generated secret key (relative to the working directory; never inside the package)",
     )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024,
