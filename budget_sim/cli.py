@@ -159,23 +159,24 @@ def _insights(args: argparse.Namespace) -> int:
 
 
 def _embed(args: argparse.Namespace) -> int:
-    from html import escape
-    from urllib.parse import urlsplit
+    from budget_sim.settings import check_base_url
+    from budget_sim.web.urls import embed_snippet
 
     budget = _budget(args.slug)
-    base = urlsplit(args.base_url)
-    if base.scheme not in ("https", "http") or not base.netloc or base.query or base.fragment:
+    given = args.base_url or get_settings().base_url
+    if not given:
         raise SystemExit(
-            f"--base-url {args.base_url!r} must be the site's address, e.g. https://budget.example.org"
+            "Give --base-url (e.g. https://budget.example.org) or set BUDGET_SIM_BASE_URL"
         )
-    root = f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}"
+    try:
+        root = check_base_url(given)
+    except ValueError as error:
+        raise SystemExit(f"--base-url {error}") from None
     if args.lang is not None and args.lang not in budget.locales:
         raise SystemExit(
             f"--lang {args.lang!r}: {budget.slug} is offered in {', '.join(budget.locales)}"
         )
-    lang = f' data-lang="{escape(args.lang)}"' if args.lang else ""
-    print(f'<div data-budget-sim="{escape(f"{root}/b/{budget.slug}")}"{lang}></div>')
-    print(f'<script src="{escape(f"{root}/static/embed.js")}" async></script>')
+    print(embed_snippet(root, budget.slug, args.lang))
     if budget.embed_origins:
         print(
             f"Pages on these origins may show it (embed_origins in {budget.slug}'s budget.toml): "
@@ -189,7 +190,7 @@ def _embed(args: argparse.Namespace) -> int:
             'embed_origins = ["https://www.example.gov"].',
             file=sys.stderr,
         )
-    if base.scheme == "http":
+    if root.startswith("http://"):
         print(
             "Warning: the base URL uses http://, so pages served over https cannot show it.",
             file=sys.stderr,
@@ -288,8 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("slug")
     embed.add_argument(
         "--base-url",
-        required=True,
-        help="where this site is served, e.g. https://budget.example.org",
+        help="where this site is served, e.g. https://budget.example.org "
+        "(default: BUDGET_SIM_BASE_URL)",
     )
     embed.add_argument("--lang", help="language of the embedded simulator (default: English)")
     embed.set_defaults(run=_embed)

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from budget_sim.settings import PROJECT_ROOT, Settings
+from budget_sim.settings import LOOPBACK_HOSTS, PROJECT_ROOT, Settings
 from budget_sim.storage import upgrade
 
 # CI sets this (see .ci/run); locally, storage and web tests run on SQLite only unless you do.
 POSTGRES_URL = os.environ.get("BUDGET_SIM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 SHARED_SOURCES = PROJECT_ROOT.parent / "shared" / "budget_sources"
+TEST_HOSTS = ["testserver", *LOOPBACK_HOSTS]  # Starlette's TestClient sends Host: testserver
 
 
 def _fresh_postgres(url: str) -> None:
@@ -45,4 +46,5 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         instance_dir=tmp_path / "instance",
         secret_key="test-secret-key-not-for-production",
         warm_insights=False,  # tests that look at dashboards see exactly what they stored
+        allowed_hosts=TEST_HOSTS,
     )

@@ -39,7 +39,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "accounts",
             "charts",
         },
-        {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic", "babel"},
+        {
+            "starlette",
+            "jinja2",
+            "jinja2_fragments",
+            "itsdangerous",
+            "polars",
+            "pydantic",
+            "babel",
+            "uvicorn",  # only its ProxyHeadersMiddleware (web/app.py)
+        },
     ),
     "cli": ({"*"}, {"uvicorn", "tqdm"}),
     "__init__": (set(), set()),

@@ -290,7 +290,8 @@ def test_cli_refuses_what_would_not_work(cli_settings, capsys, argv, message):
     assert capsys.readouterr().out == ""
 
 
-def test_cli_escapes_what_it_prints(cli_settings, capsys):
-    assert cli.main(["embed", SLUG, "--base-url", 'https://budget.example.org/a"b<c']) == 0
-    out, _ = capsys.readouterr()
-    assert '"b<c' not in out and "&quot;b&lt;c" in out
+def test_cli_refuses_markup_in_the_address(cli_settings, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["embed", SLUG, "--base-url", 'https://budget.example.org/a"b<c'])
+    assert "must be the site's address" in str(exit_info.value.code)
+    assert capsys.readouterr().out == ""
