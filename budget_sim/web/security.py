@@ -67,6 +67,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    own = f"{request.url.scheme}://{request.url.netloc}".lower()
-    base = urlsplit(request.state.settings.base_url or "")
-    return origin.lower() in (own, f"{base.scheme}://{base.netloc}")
+    ours = {f"{request.url.scheme}://{request.url.netloc}".lower()}
+    if base_url := request.state.settings.base_url:
+        ours.add("{0.scheme}://{0.netloc}".format(urlsplit(base_url)))
+    return origin.lower() in ours

@@ -16,6 +16,8 @@ from budget_sim.web import create_app
 from budget_sim.web.urls import embed_snippet
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
 from tests.web.test_staff import PASSWORD, csrf_of, make_staff, sql
+from tests.web.test_staff_budgets import GOOD_CSV, publish, upload
+from tests.web.test_staff_budgets import SLUG as NEW_SLUG
 
 PROXY = ("127.0.0.1", 40000)  # nginx on the same machine
 STRANGER = ("198.51.100.7", 40000)  # anyone else on the network
@@ -175,6 +177,26 @@ def test_links_shown_or_sent_elsewhere_use_the_base_url(settings, budget, tmp_pa
             data={"csrf": csrf_of(users), "email": "bo@city.gov", "name": "Bo", "role": "analyst"},
         ).text
     assert re.search(r"https://budget\.city\.gov/staff/invite/[A-Za-z0-9_-]{20,}", invited)
+
+
+def test_the_revision_page_shows_the_embed_snippet_from_the_base_url(settings):
+    public = Settings(**{**settings.model_dump(), "base_url": "https://budget.city.gov"})
+    make_staff(settings.database_url, "ada@city.gov")
+    with _client(create_app(public), base_url="https://testserver") as admin:
+        admin.post("/staff/login", data={"email": "ada@city.gov", "password": PASSWORD})
+        origins = "https://www.city.gov"
+        assert upload(admin, GOOD_CSV, embed_origins=origins).status_code == 303
+        assert (
+            "Show it on the city's site"
+            not in admin.get(f"/staff/budgets/{NEW_SLUG}/revisions/1").text
+        )  # a draft: nothing to embed yet
+        assert publish(admin).status_code == 303
+        page = admin.get(f"/staff/budgets/{NEW_SLUG}/revisions/1").text
+    assert f"Pages on {origins} can show this budget" in page
+    assert (
+        f"&lt;div data-budget-sim=&#34;https://budget.city.gov/b/{NEW_SLUG}&#34;&gt;&lt;/div&gt;"
+        in page
+    )
 
 
 def test_a_site_served_under_a_path_links_and_redirects_under_it(settings, budget):
