@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from budget_sim import resources
 
 DATABASE_FILE = "budget-sim.db"
 DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+_NETLOC = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]+)*/?")
+
+
+def check_base_url(value: str) -> str:
+    """The site's public address as `scheme://host[:port][/path]` (no trailing slash), or
+    ValueError saying what is wrong. A path is where a proxy serves the site (stripping it)."""
+    parts = urlsplit(value.strip())
+    netloc = parts.netloc.lower()
+    if (
+        parts.scheme not in ("https", "http")
+        or not _NETLOC.fullmatch(netloc)
+        or not _PATH.fullmatch(parts.path)
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"{value!r} must be the site's address, such as https://budget.example.org or "
+            "https://www.example.gov/budget (http or https, a host name, an optional port and "
+            "path, no query)"
+        )
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _comma_list(value: object) -> object:
+    """`a, b` from the environment as ["a", "b"]; a list as it is."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -53,6 +88,23 @@ class Settings(BaseSettings):
         default=True,
         description="Compute every budget's default dashboard views in the background at start-up",
     )
+    base_url: str | None = Field(
+        default=None,
+        description="The site's public address (https://budget.example.org, or with the path "
+        "a proxy serves it under) for links shown or "
+        "sent elsewhere: receipts, drafts, invitations, the embed snippet. Unset: the address "
+        "of each request, as seen through the trusted proxies",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1", "::1"],
+        description="Proxies (IP addresses or networks, comma-separated; * for any) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=list(LOOPBACK_HOSTS),
+        description="Host names the site answers to (comma-separated; *.example.org for a "
+        "domain's hosts; * for any), besides the host of base_url; any other Host gets 400",
+    )
     interval_resamples: int = Field(
         default=200,
         ge=20,
@@ -86,6 +138,53 @@ class Settings(BaseSettings):
             "must look like sqlite:///path/to/file.db or "
             f"postgresql+psycopg://user:password@host:port/database{hint}"
         )
+
+    _split_lists = field_validator("forwarded_allow_ips", "allowed_hosts", mode="before")(
+        _comma_list
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return check_base_url(value) if value else None
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as error:
+                    raise ValueError(
+                        f"{item!r} is not an IP address or network such as 10.0.0.5 or 10.0.0.0/24"
+                    ) from error
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = [_host_pattern(item) for item in value]
+        for item, host in zip(value, hosts, strict=True):
+            wildcard = host == "*" or (host.startswith("*.") and "*" not in host[1:])
+            if "/" in host or ("*" in host and not wildcard):
+                raise ValueError(
+                    f"{item!r} is not a host name such as budget.example.org, *.example.org or *"
+                )
+        return hosts
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host values answered: allowed_hosts and the host of base_url."""
+        if not self.base_url:
+            return list(self.allowed_hosts)
+        return [*self.allowed_hosts, _host_pattern(urlsplit(self.base_url).hostname or "")]
+
+
+def _host_pattern(host: str) -> str:
+    """A host as it appears in a Host header: lower case, an IPv6 address in brackets."""
+    host = host.strip().lower()
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @lru_cache(maxsize=1)

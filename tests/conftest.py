@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from budget_sim import resources
-from budget_sim.settings import Settings
+from budget_sim.settings import LOOPBACK_HOSTS, Settings
 from budget_sim.storage import upgrade
 
 # CI sets this (see .ci/run); locally, storage and web tests run on SQLite only unless you do.
 SOURCES_FOR_TESTS = Path(__file__).resolve().parent / "budget_sources"
 POSTGRES_URL = os.environ.get("BUDGET_SIM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+TEST_HOSTS = ["testserver", *LOOPBACK_HOSTS]  # Starlette's TestClient sends Host: testserver
 
 
 def source_csv(name: str) -> Path:
@@ -59,4 +60,5 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         instance_dir=tmp_path / "instance",
         secret_key="test-secret-key-not-for-production",
         warm_insights=False,  # tests that look at dashboards see exactly what they stored
+        allowed_hosts=TEST_HOSTS,
     )

@@ -41,7 +41,16 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "charts",
             "resources",
         },
-        {"starlette", "jinja2", "jinja2_fragments", "itsdangerous", "polars", "pydantic", "babel"},
+        {
+            "starlette",
+            "jinja2",
+            "jinja2_fragments",
+            "itsdangerous",
+            "polars",
+            "pydantic",
+            "babel",
+            "uvicorn",  # only its ProxyHeadersMiddleware (web/app.py)
+        },
     ),
     "cli": ({"*"}, {"uvicorn", "click", "pydantic", "sqlalchemy"}),
     "__init__": (set(), set()),

@@ -145,30 +145,33 @@ def insights(ctx: click.Context, slug: str, include_synthetic: bool) -> None:
         click.echo("No real submissions yet. Add --include-synthetic to see demo data.")
 
 
-def _site_address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from urllib.parse import urlsplit
+def _site_address(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    from budget_sim.settings import check_base_url
 
-    base = urlsplit(value)
-    if base.scheme not in ("https", "http") or not base.netloc or base.query or base.fragment:
+    given = value or settings_of(ctx).base_url
+    if not given:
         raise click.BadParameter(
-            f"{value!r} must be the site's address, e.g. https://budget.example.org"
+            "give the site's address (e.g. https://budget.example.org) or set BUDGET_SIM_BASE_URL"
         )
-    return f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}"
+    try:
+        return check_base_url(given)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @click.command()
 @click.argument("slug")
 @click.option(
     "--base-url",
-    required=True,
     callback=_site_address,
     help="Where this site is served, e.g. https://budget.example.org",
+    show_default="BUDGET_SIM_BASE_URL",
 )
 @click.option("--lang", help="Language of the embedded simulator.", show_default="English")
 @click.pass_context
 def embed(ctx: click.Context, slug: str, base_url: str, lang: str | None) -> None:
     """Print the snippet a city pastes into its own page to embed budget SLUG."""
-    from html import escape
+    from budget_sim.web.urls import embed_snippet
 
     budget = budget_for(ctx, slug)
     if lang is not None and lang not in budget.locales:
@@ -176,9 +179,7 @@ def embed(ctx: click.Context, slug: str, base_url: str, lang: str | None) -> Non
             f"{lang!r}: {budget.slug} is offered in {', '.join(budget.locales)}",
             param_hint="'--lang'",
         )
-    data_lang = f' data-lang="{escape(lang)}"' if lang else ""
-    click.echo(f'<div data-budget-sim="{escape(f"{base_url}/b/{budget.slug}")}"{data_lang}></div>')
-    click.echo(f'<script src="{escape(f"{base_url}/static/embed.js")}" async></script>')
+    click.echo(embed_snippet(base_url, budget.slug, lang))
     if budget.embed_origins:
         click.echo(
             f"Pages on these origins may show it (embed_origins in {budget.slug}'s budget.toml): "

@@ -10,8 +10,11 @@ from typing import TypedDict
 from jinja2_fragments.starlette import Jinja2Blocks
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from budget_sim import charts, resources
 from budget_sim.model import Budget
@@ -37,6 +40,7 @@ from budget_sim.web.registry import load_budgets
 from budget_sim.web.security import SecurityHeadersMiddleware
 from budget_sim.web.signing import signing_key
 from budget_sim.web.templating import make_templates
+from budget_sim.web.urls import BasePathMiddleware, base_path
 
 
 class State(TypedDict):
@@ -46,6 +50,30 @@ class State(TypedDict):
     templates: Jinja2Blocks
     ballots: BallotSigner
     insights: InsightCache
+
+
+class BudgetSimApp(Starlette):
+    """Starlette with three layers outside even its last-resort 500 handler, so that every
+    response, error pages included, is answered for the right client and carries the headers:
+
+    1. forwarded headers (X-Forwarded-For, -Proto) believed only from the trusted proxies, so
+       the sign-in throttle, the audit log and the access log see the real client, and https
+       behind a TLS proxy is https;
+    2. the security headers (CSP, nosniff, framing, HSTS over https);
+    3. 400 for a Host the site does not answer to;
+    and, if BUDGET_SIM_BASE_URL has a path, that path in front of every redirect."""
+
+    def __init__(self, settings: Settings, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()  # errors, then the middleware below, then routes
+        app = TrustedHostMiddleware(app, allowed_hosts=self.settings.trusted_hosts)
+        app = SecurityHeadersMiddleware(app)
+        if prefix := base_path(self.settings.base_url):
+            app = BasePathMiddleware(app, prefix)
+        return ProxyHeadersMiddleware(app, trusted_hosts=self.settings.forwarded_allow_ips)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -86,11 +114,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *api.routes,
         Mount("/static", StaticFiles(directory=resources.static()), name="static"),
     ]
-    return Starlette(
+    return BudgetSimApp(
+        settings,
         routes=routes,
         middleware=[
-            Middleware(PublicGZipMiddleware),  # outermost: compresses pages and static files
-            Middleware(SecurityHeadersMiddleware),
+            Middleware(PublicGZipMiddleware),  # compresses pages and static files
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=settings.max_body_bytes,

@@ -27,7 +27,8 @@ from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
 from budget_sim.web.pages import SimulatorPage, simulator_page
-from budget_sim.web.security import content_security_policy
+from budget_sim.web.security import content_security_policy, same_origin
+from budget_sim.web.urls import absolute, link_for, path_for
 from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -48,20 +49,30 @@ def _show(budget: Budget, values: Mapping[str, str]) -> tuple[Budget, Display]:
     return budget.localized(display.locale), display
 
 
-def _resident_headers(budget: Budget) -> dict[str, str]:
-    """Resident pages may be framed by the budget's allow-listed origins, nobody else."""
-    return {"Content-Security-Policy": content_security_policy(budget.embed_origins)}
+def _resident_headers(budget: Budget, *, private: bool = False) -> dict[str, str]:
+    """Resident pages may be framed by the budget's allow-listed origins, nobody else. A
+    `private` page (a receipt or a draft: whoever has its link sees a resident's choices and
+    comments) is kept by no cache but the resident's own browser, and not even there."""
+    headers = {"Content-Security-Policy": content_security_policy(budget.embed_origins)}
+    if private:
+        headers["Cache-Control"] = "private, no-store"
+    return headers
 
 
 def _render(
-    request: Request, budget: Budget, page: SimulatorPage, *, status: int = 200
+    request: Request,
+    budget: Budget,
+    page: SimulatorPage,
+    *,
+    status: int = 200,
+    private: bool = False,
 ) -> Response:
     return request.state.templates.TemplateResponse(
         request,
         "resident/simulator.html",
         {"page": page, "display": page.display, "fragment": False},
         status_code=status,
-        headers=_resident_headers(budget),
+        headers=_resident_headers(budget, private=private),
     )
 
 
@@ -130,21 +141,9 @@ async def recalculate(request: Request) -> Response:
     return response
 
 
-def _same_origin(request: Request) -> bool:
-    """Fetch Metadata first; without it, an Origin header (if any) must be ours."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    return origin == own
-
-
 async def submit(request: Request) -> Response:
     """Validate, store, and only after the commit redirect to the permalink."""
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(403, "Submissions must come from this site's own form.")
     form, raw = await _read_form(request, _budget(request))
     budget, display = _show(_budget(request), raw)
@@ -194,7 +193,7 @@ async def submit(request: Request) -> Response:
             "Your new choices are below: submit again to send them as a new budget."
         )
         return _try_again(request, budget, form, display, notice)
-    url = request.url_for("receipt", slug=budget.slug, receipt=receipt)
+    url = path_for(request, "receipt", slug=budget.slug, receipt=receipt)
     return RedirectResponse(f"{url}{display.query()}", status_code=303)
 
 
@@ -234,12 +233,15 @@ def receipt(request: Request) -> Response:
             "page": page,
             "stored": stored,
             "display": display,
-            "results_link": f"{request.url_for('public_results', slug=current.slug)}"
+            "share_link": absolute(
+                request, path_for(request, "receipt", slug=current.slug, receipt=stored.receipt)
+            ),
+            "results_link": f"{link_for(request, 'public_results', slug=current.slug)}"
             f"{Display(display.locale).query()}"  # the full site, not the frame
             if results_public
             else None,
         },
-        headers=_resident_headers(current),  # who may frame it is today's allow-list
+        headers=_resident_headers(current, private=True),  # framed by today's allow-list
     )
 
 
@@ -253,7 +255,7 @@ def _reset(form: ParsedForm, target: str) -> None:
 
 async def save_draft_link(request: Request) -> Response:
     """Store what the resident has so far and send them to its link."""
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(403, "Drafts must come from this site's own form.")
     form, raw = await _read_form(request, _budget(request))
     budget, display = _show(_budget(request), raw)
@@ -272,7 +274,7 @@ async def save_draft_link(request: Request) -> Response:
         comments=form.comments,
     )
     key = await run_in_threadpool(_store_draft, request, budget.slug, content)
-    url = request.url_for("draft", slug=budget.slug, key=key)
+    url = path_for(request, "draft", slug=budget.slug, key=key)
     return RedirectResponse(f"{url}{display.query()}", status_code=303)
 
 
@@ -293,7 +295,9 @@ def draft(request: Request) -> Response:
         answers=dict(content.answers),
         comments=dict(content.comments),
     )
-    link = f"{request.url_for('draft', slug=budget.slug, key=request.path_params['key'])}"
+    link = absolute(
+        request, path_for(request, "draft", slug=budget.slug, key=request.path_params["key"])
+    )
     page = simulator_page(
         budget,
         request.state.ballots.issue(budget.slug),
@@ -301,7 +305,7 @@ def draft(request: Request) -> Response:
         display=display,
         draft_link=f"{link}{Display(display.locale).query()}",  # the full site, not the frame
     )
-    return _render(request, budget, page)
+    return _render(request, budget, page, private=True)
 
 
 routes = [

@@ -3,6 +3,7 @@ the audit log (admin)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -15,16 +16,17 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
+from budget_sim.web.security import same_origin
 from budget_sim.web.staff_auth import (
     SignedIn,
     clear_session_cookie,
     client_address,
     now,
     render,
-    same_origin,
     set_session_cookie,
     staff_view,
 )
+from budget_sim.web.urls import absolute, path_for
 
 EMAIL_MAX = 254
 
@@ -41,8 +43,33 @@ def _safe_next(target: str | None) -> str:
     return "/staff"
 
 
+def _needs_https(request: Request) -> str | None:
+    """Why sign-in cannot work here, if it cannot: over plain http to anything but this
+    computer, browsers drop the session cookie (it is Secure), so signing in would silently
+    lead back to this page."""
+    host = request.url.hostname or ""
+    if request.url.scheme == "https" or host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass
+    base = request.state.settings.base_url
+    where = (
+        f"Open {absolute(request, path_for(request, 'staff_login'))} instead."
+        if base and base.startswith("https://")
+        else "Ask whoever runs this site to serve it over HTTPS (see docs/deploy.md)."
+    )
+    return f"Staff sign-in needs HTTPS: this page was opened over plain http. {where}"
+
+
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+    return render(
+        request,
+        "login.html",
+        {"next": _safe_next(request.query_params.get("next")), "insecure": _needs_https(request)},
+    )
 
 
 def _locked_until(session, email: str, address: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
@@ -114,6 +141,11 @@ async def login(request: Request) -> Response:
     email = str(form.get("email", "")).strip().lower()[:EMAIL_MAX]
     password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
     target = _safe_next(str(form.get("next", "")))
+    insecure = _needs_https(request)
+    if insecure:  # nothing is checked or recorded: the browser would drop the session anyway
+        return render(
+            request, "login.html", {"next": target, "email": email, "insecure": insecure}, 400
+        )
     if not email or not password:
         return render(
             request,
@@ -250,7 +282,7 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
     context["staff"] = await run_in_threadpool(everyone)
     if problems:
         return render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
-    link = str(request.url_for("accept_invite", token=token))
+    link = absolute(request, path_for(request, "accept_invite", token=token))
     return render(
         request,
         "users.html",

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from budget_sim.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, token_digest
 from budget_sim.storage import staff as accounts_db
 from budget_sim.storage.staff import OpenSession
+from budget_sim.web.security import same_origin  # also imported from here by the API
 
 COOKIE = "__Host-budget-sim-staff"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -93,15 +94,6 @@ def set_session_cookie(response: Response, token: str) -> None:
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
-
-
-def same_origin(request: Request) -> bool:
-    """Fetch Metadata when the browser sends it; else the Origin header, if any, must be ours."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
 async def check_csrf(

@@ -25,6 +25,7 @@ from budget_sim.storage import staff as staff_db
 from budget_sim.web import budget_upload, registry
 from budget_sim.web.budget_review import review
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.urls import embed_snippet, path_for, site_root
 from budget_sim.web.windows import staff_window
 
 UPLOAD_PATH = "/staff/budgets/upload"
@@ -223,8 +224,8 @@ async def upload(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
             409, "Another upload of this budget was stored at the same moment. Upload again."
         ) from error
     slug = checked.slug
-    url = request.url_for("staff_budget_revision", slug=slug, revision=revision)
-    return RedirectResponse(str(url), status_code=303)
+    url = path_for(request, "staff_budget_revision", slug=slug, revision=revision)
+    return RedirectResponse(url, status_code=303)
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ async def revision_page(request: Request, signed_in: SignedIn) -> Response:
             "stored": stored,
             "review": review(stored.budget, current),
             "live": current is not None and current.version == stored.budget.version,
+            "embed_snippet": embed_snippet(site_root(request), slug),
             "window": staff_window(stored.budget, now()),
             "can_publish": stored.package.status == packages_db.DRAFT
             and (stored.published or 0) < number,

@@ -23,6 +23,7 @@ from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
 from budget_sim.web import i18n
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.urls import link_for
 
 
 def visible_budget(request: Request, signed_in: SignedIn) -> Budget:
@@ -173,7 +174,7 @@ async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> 
         "insights.html",
         {
             "budget": budget,
-            "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
+            "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
             + _filter_query(request),
             **context,
         },
@@ -307,7 +308,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                     "lines": tradeoffs.MAX_LINES,
                 },
                 "small_cell": segments.MIN_CELL,
-                "interval_url": request.url_for("staff_headline_intervals", slug=budget.slug).path
+                "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
                 + _filter_query(request),
                 "search": search,
                 "comment_line": comment_line,

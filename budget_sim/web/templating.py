@@ -1,14 +1,17 @@
-"""The Jinja environment: autoescaped .html templates, block rendering, gettext, locale money."""
+"""The Jinja environment: autoescaped .html templates, block rendering, gettext, locale money,
+root-relative `url_for`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
 
 from budget_sim import resources
 from budget_sim.money import to_units_text
-from budget_sim.web import i18n
+from budget_sim.web import i18n, urls
 
 HTMX_CONFIG = (
     '{"allowEval":false,"allowScriptTags":false,"includeIndicatorStyles":false,'
@@ -40,6 +43,12 @@ def percent_change(change: int, base: int) -> str:
     return i18n.formatter().percent(change, base)
 
 
+@pass_context
+def _url_for(context: Context, name: str, /, **params: object) -> str:
+    """Root-relative, unlike Starlette's: right behind a TLS proxy, never another Host's."""
+    return urls.link_for(context["request"], name, **params)
+
+
 def make_templates() -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=resources.templates())
     env = templates.env
@@ -58,5 +67,7 @@ def make_templates() -> Jinja2Blocks:
         percent_change=percent_change,
         htmx_config=HTMX_CONFIG,
         language_name=i18n.language_name,
+        url_for=_url_for,
+        current_link=urls.current_link,
     )
     return templates

@@ -290,7 +290,7 @@ def test_cli_refuses_what_would_not_work(embed_settings, argv, message):
     assert out == ""
 
 
-def test_cli_escapes_what_it_prints(embed_settings):
-    code, out, _ = run_embed(embed_settings, "--base-url", 'https://budget.example.org/a"b<c')
-    assert code == 0
-    assert '"b<c' not in out and "&quot;b&lt;c" in out
+def test_cli_refuses_markup_in_the_address(embed_settings):
+    code, out, err = run_embed(embed_settings, "--base-url", 'https://budget.example.org/a"b<c')
+    assert code == 2 and "must be the site's address" in err
+    assert out == ""
