@@ -284,6 +284,7 @@ class InsightCache:
                     if found is not None:
                         return found
                     computed = self._bootstrap(budget, filters)
+                    logger.info("headline intervals of %s computed in this worker", budget.slug)
                     self._store(budget.slug, key, computed)
                     return computed
                 finally:

@@ -10,11 +10,12 @@ most every CHECK_SECONDS, one query on a covering index (`published_revisions`: 
 published revision of each slug) says whether anything changed, and only a slug whose revision
 changed is loaded again. The check runs in the threadpool, for one request at a time; requests
 arriving meanwhile go on with the set they have. A lookup of a slug that is not in the set
-checks at once (at most every MISS_SECONDS, and the package is loaded once per process), so a
-budget published on one worker never gives a 404 on another, and a revision reaches every
-worker within about CHECK_SECONDS of its publication. The newest published revision only ever
-grows (storage/packages.py publishes under a row lock), so no worker goes back to an older one.
-If the database cannot be reached, the set residents get stays as it was (logged once).
+checks at once (lookups missing at the same moment share one check; the package is loaded once
+per process), so a budget published on one worker never gives a 404 on another, and a revision
+reaches every worker within about CHECK_SECONDS of its publication. The newest published
+revision only ever grows (storage/packages.py publishes under a row lock), so no worker goes
+back to an older one. If the database cannot be reached, the set residents get stays as it was
+(logged once).
 
 Every budget loaded is remembered by (slug, version), so a receipt can show the budget its
 submission was made against even after a revision removed or renamed lines."""
@@ -39,7 +40,6 @@ from budget_sim.storage import packages as packages_db
 
 logger = logging.getLogger("budget_sim")
 CHECK_SECONDS = 0.5  # how stale a worker's set of budgets may be
-MISS_SECONDS = 0.1  # how often an unknown slug may make a worker ask the database
 
 # (slug, version) -> Budget. Versions are digests of the files, so an entry never goes stale.
 _VERSIONS: dict[tuple[str, str], Budget] = {}
@@ -125,10 +125,13 @@ class Registry(Mapping[str, Budget]):
             self._lock.release()
 
     def _check_on_miss(self) -> None:
-        if time.monotonic() - self._checked < MISS_SECONDS:
+        """Check, unless a check that began after this miss has ended meanwhile (concurrent
+        misses share one), or the database is failing (the periodic check finds it back)."""
+        missed = time.monotonic()
+        if self._failing:
             return
         with self._lock:
-            if time.monotonic() - self._checked >= MISS_SECONDS:
+            if self._checked < missed:
                 self._check_quietly()
 
     def _check_quietly(self) -> None:
