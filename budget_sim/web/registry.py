@@ -9,13 +9,13 @@ After that the set follows the database, whichever process published: before a r
 most every CHECK_SECONDS, one query on a covering index (`published_revisions`: the newest
 published revision of each slug) says whether anything changed, and only a slug whose revision
 changed is loaded again. The check runs in the threadpool, for one request at a time; requests
-arriving meanwhile go on with the set they have. A lookup of a slug that is not in the set
-checks at once (lookups missing at the same moment share one check; the package is loaded once
-per process), so a budget published on one worker never gives a 404 on another, and a revision
-reaches every worker within about CHECK_SECONDS of its publication. The newest published
-revision only ever grows (storage/packages.py publishes under a row lock), so no worker goes
-back to an older one. If the database cannot be reached, the set residents get stays as it was
-(logged once).
+arriving meanwhile go on with the set they have. A lookup of a slug that is not in the set (and
+could be one) checks at once, blocking its request for one indexed query (lookups missing at
+the same moment share one check; a new package is loaded once per process). So a budget
+published on one worker never gives a 404 on another, and a revision reaches every worker
+within about CHECK_SECONDS of its publication. The newest published revision only ever grows
+(storage/packages.py publishes under a row lock), so no worker goes back to an older one. If
+the database cannot be reached, the set residents get stays as it was (logged once).
 
 Every budget loaded is remembered by (slug, version), so a receipt can show the budget its
 submission was made against even after a revision removed or renamed lines."""
@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from budget_sim.data import load_all, package_files, read_package_files
+from budget_sim.data.manifest import SLUG
 from budget_sim.errors import DataError
 from budget_sim.model import Budget
 from budget_sim.settings import Settings
@@ -81,7 +82,7 @@ class Registry(Mapping[str, Budget]):
     # The set as of the last check; a dict that is replaced, never changed, so reading is safe.
     def __getitem__(self, slug: str) -> Budget:
         found = self._budgets.get(slug)
-        if found is None:
+        if found is None and isinstance(slug, str) and SLUG.fullmatch(slug):
             self._check_on_miss()
             found = self._budgets.get(slug)
         if found is None:
