@@ -287,7 +287,11 @@ def test_backup_copies_sqlite_and_the_copy_restores_with_the_submissions(
     restored = tmp_path / "restored" / "instance"
     restored.mkdir(parents=True)
     copy.rename(restored / "budget-sim.db")
-    other = Settings(instance_dir=restored, secret_key="another-key", warm_insights=False)
+    other = Settings(
+        instance_dir=restored,
+        secret_key="another-key-for-the-restored-site-0123",
+        warm_insights=False,
+    )
     assert other.database_url == f"sqlite:///{restored / 'budget-sim.db'}"
     shown = run(other, "insights", SLUG, "--include-synthetic")
     assert shown.exit_code == 0 and "25 submissions (including synthetic)" in shown.stdout

@@ -161,7 +161,12 @@ class BudgetPackage(Base):
     draft to published. The newest published revision of a slug is the one residents get."""
 
     __tablename__ = "budget_packages"
-    __table_args__ = (UniqueConstraint("slug", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("slug", "revision"),
+        # Covers "the newest published revision of each slug" without reading the files: every
+        # process asks it about twice a second (web/registry.py).
+        Index("ix_budget_packages_published", "status", "slug", "revision"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), index=True)
@@ -205,3 +210,21 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SharedInterval(Base):
+    """The headline's bootstrap intervals of one view of one state of a budget's submissions,
+    computed by one worker and read by every other (web/insight_cache.py). `key` is a digest of
+    the budget version, the filters, the submissions' stamp and the number of resamples; only
+    the newest few per budget are kept."""
+
+    __tablename__ = "insight_intervals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    method: Mapped[str] = mapped_column(String(16))
+    resamples: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)  # residents in each resample
+    bounds: Mapped[bytes] = mapped_column(LargeBinary)  # Arrow IPC: line_id, low, high
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

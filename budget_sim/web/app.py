@@ -17,7 +17,6 @@ from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from budget_sim import charts, resources
-from budget_sim.model import Budget
 from budget_sim.settings import Settings, get_settings
 from budget_sim.storage import Database
 from budget_sim.storage.exports import SubmissionTables
@@ -36,7 +35,7 @@ from budget_sim.web.compression import PublicGZipMiddleware
 from budget_sim.web.errors import exception_handlers
 from budget_sim.web.insight_cache import InsightCache
 from budget_sim.web.limits import BodyLimitMiddleware
-from budget_sim.web.registry import load_budgets
+from budget_sim.web.registry import FreshBudgetsMiddleware, Registry
 from budget_sim.web.security import SecurityHeadersMiddleware
 from budget_sim.web.signing import signing_key
 from budget_sim.web.templating import make_templates
@@ -45,7 +44,7 @@ from budget_sim.web.urls import BasePathMiddleware, base_path
 
 class State(TypedDict):
     settings: Settings
-    budgets: dict[str, Budget]
+    budgets: Registry  # slug -> Budget, following the database (every worker)
     database: Database
     templates: Jinja2Blocks
     ballots: BallotSigner
@@ -86,9 +85,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # vl-convert's first chart takes ~0.5 s: pay it now, beside start-up, not in a request.
         threading.Thread(target=charts.warm_up, name="warm up charts", daemon=True).start()
         insights = InsightCache(
-            SubmissionTables(database.read_engine), resamples=settings.interval_resamples
+            SubmissionTables(database.read_engine),
+            resamples=settings.interval_resamples,
+            database=database,  # shares the warm-up and the intervals between workers
         )
-        budgets = load_budgets(settings, database)  # budget_data/ + published
+        budgets = Registry(settings, database)  # budget_data/ + published, kept current
         if settings.warm_insights:
             insights.warm(budgets.values())
         try:
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # the one exception: budget files are uploaded here (admins only)
                 per_path={staff_budgets.UPLOAD_PATH: UPLOAD_MAX_BYTES},
             ),
+            Middleware(FreshBudgetsMiddleware),  # what another worker published, within 0.5 s
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

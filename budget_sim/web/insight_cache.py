@@ -2,36 +2,64 @@
 flagged (the submissions table's stamp changes) or the budget is revised. The dashboard's reports
 keep their charts with them, so a view already computed draws nothing. (Charts are drawn after
 the tables, not beside them: vl-convert 1.9 holds up the process's other Python threads while it
-draws, so drawing beside the computation only slowed it down.)"""
+draws, so drawing beside the computation only slowed it down.)
+
+With several worker processes (given the database):
+
+* The reports stay in each worker's memory, current with the database's stamp: a submission
+  stored or set aside through any worker changes the stamp every worker reads.
+* The start-up warm-up runs in one worker: the one that takes the "warm-up" lock
+  (storage/locks.py) and keeps it until it stops. The others leave it, and compute a view when
+  it is first asked for there. The reports are not shared between workers because most of a
+  view's cost is in memory that every worker needs anyway: its wide submissions table (read
+  once per process, then kept current) beside the tables, figures and charts of each view.
+* The headline's intervals (seconds to minutes of resampling, a small result) are computed once
+  for all workers: the worker that takes the budget's "intervals-SLUG" lock computes them and
+  stores them in the database (storage/intervals.py); a worker that finds the lock taken waits
+  for the stored result (asking twice a second) instead of resampling the same draws."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import io
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import polars as pl
 
 from budget_sim.insights import dashboard, report
 from budget_sim.model import Budget
+from budget_sim.storage import Database, locks
+from budget_sim.storage import intervals as intervals_db
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.storage.submissions import Stamp
 from budget_sim.web.dashboard_charts import draw_charts
 
 logger = logging.getLogger("budget_sim")
 PAUSE_SECONDS = 5.0  # longest a resampling draw waits for requests to be answered
+SHARED_POLL_SECONDS = 0.5  # how often a worker looks for intervals another worker computes
 
 
 class InsightCache:
     """Submissions tables (brought up to date incrementally) and the last `size` reports; those
     the dashboard showed keep its charts (`derived["charts"]`: insight table name -> chart)."""
 
-    def __init__(self, tables: SubmissionTables, size: int = 16, resamples: int = 200) -> None:
+    def __init__(
+        self,
+        tables: SubmissionTables,
+        size: int = 16,
+        resamples: int = 200,
+        database: Database | None = None,
+    ) -> None:
         self.tables = tables
+        self._database = database  # None: this process alone (nothing shared)
+        self._warm_lock: locks.Held | None = None
         self._resamples = resamples
         self._reports: OrderedDict[tuple, report.Report] = OrderedDict()
         self._size = size
@@ -174,8 +202,15 @@ class InsightCache:
 
     def warm(self, budgets: Iterable[Budget]) -> None:
         """Compute each budget's default views (`report.default_views`) in the background
-        (after a start-up), so that the first analyst to open them does not wait."""
+        (after a start-up), so that the first analyst to open them does not wait. With several
+        workers, only the one holding the "warm-up" lock does (see the module's docstring)."""
         chosen = list(budgets)
+        if self._database is not None:
+            self._warm_lock = locks.try_lock(self._database, "warm-up")
+            if self._warm_lock is None:
+                logger.info("insight warm-up left to the worker that holds it")
+                return
+        logger.info("insight warm-up of %d budgets in this worker", len(chosen))
 
         def run() -> None:
             for budget in chosen:
@@ -198,14 +233,81 @@ class InsightCache:
         key = (budget.slug, budget.version, filters, stamp)
         with self._lock:
             future = self._intervals.get(key)
-            if future is None and not start:
+        if future is None:
+            shared = self._shared(budget.slug, key)  # another worker's, if stored
+            if shared is None and not start:
                 return None
-            if future is None:
-                future = self._background.submit(self._bootstrap, budget, filters)
-                self._intervals[key] = future
-                while len(self._intervals) > self._size:
-                    self._intervals.popitem(last=False)
+            with self._lock:
+                future = self._intervals.get(key)
+                if future is None:
+                    if shared is not None:
+                        future = Future()
+                        future.set_result(shared)
+                    else:
+                        future = self._background.submit(self._bootstrap_once, budget, filters, key)
+                    self._intervals[key] = future
+                    while len(self._intervals) > self._size:
+                        self._intervals.popitem(last=False)
         return future.result() if future.done() else None
+
+    def _digest(self, key: tuple) -> str:
+        """The intervals' key in the database: budget version, filters, stamp, resamples."""
+        return hashlib.sha256(repr((*key[1:], self._resamples)).encode()).hexdigest()
+
+    def _shared(self, slug: str, key: tuple) -> dashboard.Interval | None:
+        """The intervals of `key` if a worker stored them (one indexed query)."""
+        if self._database is None:
+            return None
+        with self._database.reading() as session:
+            found = intervals_db.stored_interval(session, self._digest(key))
+        if found is None:
+            return None
+        return dashboard.Interval(
+            pl.read_ipc(io.BytesIO(found.bounds)), found.method, found.resamples, found.rows
+        )
+
+    def _bootstrap_once(
+        self, budget: Budget, filters: report.Filters, key: tuple
+    ) -> dashboard.Interval:
+        """The intervals of `key`, computed here only if no other worker is computing those of
+        this budget; otherwise the ones it stores, once it has."""
+        if self._database is None:
+            return self._bootstrap(budget, filters)
+        while True:
+            found = self._shared(budget.slug, key)
+            if found is not None:
+                return found
+            held = locks.try_lock(self._database, f"intervals-{budget.slug}")
+            if held is not None:
+                try:
+                    found = self._shared(budget.slug, key)  # stored while we asked for the lock
+                    if found is not None:
+                        return found
+                    computed = self._bootstrap(budget, filters)
+                    logger.info("headline intervals of %s computed in this worker", budget.slug)
+                    self._store(budget.slug, key, computed)
+                    return computed
+                finally:
+                    held.release()
+            with self._quiet:  # another worker is resampling: wait for its result
+                self._quiet.wait_for(lambda: self._closed, SHARED_POLL_SECONDS)
+            if self._closed:
+                raise dashboard.Stopped
+
+    def _store(self, slug: str, key: tuple, interval: dashboard.Interval) -> None:
+        assert self._database is not None
+        bounds = io.BytesIO()
+        interval.bounds.write_ipc(bounds)
+        stored = intervals_db.StoredInterval(
+            interval.method, interval.resamples, interval.rows, bounds.getvalue()
+        )
+        try:
+            with self._database.writing() as session:
+                intervals_db.store_interval(
+                    session, slug, self._digest(key), stored, datetime.now(UTC)
+                )
+        except Exception:  # this worker still has them; the others compute their own
+            logger.exception("could not store the intervals of %s", slug)
 
     @contextlib.contextmanager
     def foreground(self) -> Iterator[None]:
@@ -249,3 +351,6 @@ class InsightCache:
             self._quiet.notify_all()
         self._refresh.shutdown(wait=True, cancel_futures=True)
         self._background.shutdown(wait=True, cancel_futures=True)
+        if self._warm_lock is not None:
+            self._warm_lock.release()
+            self._warm_lock = None

@@ -362,11 +362,6 @@ def test_an_admin_publishes_a_revision_over_https(browser: Browser, site: Site):
         _assert_clean(watched, requested, failed, site)
 
 
-@pytest.mark.xfail(
-    reason="a revision published through one worker reaches the others only with issue 9 "
-    "point 3 (helper H3's branch): remove this mark once it is merged",
-    strict=True,
-)
 def test_residents_answered_by_every_worker_get_the_revision(site: Site):
     workers = site.workers()
     held_before = _accepted(site, workers)

@@ -1,8 +1,11 @@
 """Stored budget revisions: numbered per slug, drafts until published, the newest published one
-is current, and an older draft never replaces a newer published revision."""
+is current, and an older draft never replaces a newer published revision, even when two admins
+publish at the same moment from two processes."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -76,3 +79,37 @@ def test_the_newest_published_revision_is_current(database):
         packages_db.publish(session, "town", 3, NOW)
     with database.reading() as session:
         assert [p.revision for p in packages_db.published_packages(session)] == [3]
+        assert packages_db.published_revisions(session) == {"town": 3}
+
+
+def test_an_older_revision_published_while_a_newer_one_is_waits_and_is_refused(database):
+    """Two processes (two Databases): one publishes revision 2 and has not committed yet when
+    the other publishes revision 1. The second waits for the first (a row lock on PostgreSQL,
+    the one SQLite writer) and then refuses, instead of publishing an older revision after it."""
+    other = Database(database.url)
+    with database.writing() as session:
+        add(session, "a" * 64)
+        add(session, "b" * 64)
+    publishing = threading.Event()
+
+    def newer() -> None:
+        with database.writing() as session:
+            assert packages_db.publish(session, "town", 2, NOW)
+            publishing.set()
+            time.sleep(0.5)  # still not committed
+
+    thread = threading.Thread(target=newer)
+    thread.start()
+    try:
+        assert publishing.wait(10)
+        started = time.monotonic()
+        refused = pytest.raises(Conflict, match="revision 2 of town, newer than 1, is already")
+        with refused, other.writing() as session:
+            packages_db.publish(session, "town", 1, NOW)
+        assert time.monotonic() - started > 0.3  # it waited for the newer one's commit
+    finally:
+        thread.join()
+        other.dispose()
+    with database.reading() as session:
+        assert packages_db.published_revisions(session) == {"town": 2}
+        assert packages_db.get_revision(session, "town", 1).status == "draft"
