@@ -116,14 +116,13 @@ class Registry(Mapping[str, Budget]):
             return self._check()
 
     def refresh_if_due(self) -> None:
-        """Check if the last check is CHECK_SECONDS old and no other thread is checking."""
-        if not self.due() or not self._lock.acquire(blocking=False):
+        """Check if the last check is CHECK_SECONDS old. A request that finds a check under way
+        waits for it (about a millisecond) rather than answer with what may be older."""
+        if not self.due():
             return
-        try:
+        with self._lock:
             if self.due():
                 self._check_quietly()
-        finally:
-            self._lock.release()
 
     def _check_on_miss(self) -> None:
         """Check, unless a check that began after this miss has ended meanwhile (concurrent
