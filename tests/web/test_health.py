@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from budget_sim.settings import Settings
 from budget_sim.storage import upgrade
 from budget_sim.web import create_app
+from tests.conftest import TEST_HOSTS
 
 
 def settings_on(url: str, tmp_path: Path) -> Settings:
@@ -18,6 +19,7 @@ def settings_on(url: str, tmp_path: Path) -> Settings:
         instance_dir=tmp_path / "instance",
         secret_key="test-secret-key-not-for-production",
         warm_insights=False,
+        allowed_hosts=TEST_HOSTS,
     )
 
 
