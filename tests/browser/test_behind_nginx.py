@@ -40,7 +40,7 @@ REVISED_TITLE = "Cambridge FY2026, as revised after the hearing"
 ADMIN = ("budget.office@cambridgema.gov", "the budget office opens in june")
 ANALYST = ("analyst@cambridgema.gov", "numbers tell a story when asked")
 SLOW = 20_000  # an upload check, a cold dashboard, an export on a busy 2-core machine
-FRESH_WITHIN = 1.0  # seconds: a worker checks the published revisions every 0.5 s
+FRESH_WITHIN = 2.0  # seconds: a worker checks every 0.5 s; slack for a loaded CI machine
 LOADS = 40  # residents loading the budget after the revision, at least
 WORKERS = 2
 
