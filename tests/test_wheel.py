@@ -177,9 +177,7 @@ def test_the_installed_site_serves_the_default_budget_with_css_and_htmx(site: Si
     assert status == 200 and b"htmx" in js
 
 
-def test_the_site_keeps_its_files_in_the_folder_it_was_started_in(
-    site: Site, installed: Installed
-):
+def test_the_site_keeps_its_files_in_the_folder_it_was_started_in(site: Site, installed: Installed):
     assert (site.folder / "instance" / "budget-sim.db").is_file()
     assert (site.folder / "instance" / "secret_key").is_file()
     assert not list(installed.venv.rglob("instance"))

@@ -65,9 +65,7 @@ def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch:
     maker, rng = PlanMaker(budget, seed=seed), random.Random(seed)
     database = Database(settings_of(ctx).database_url)
     started, pending = time.perf_counter(), []
-    bar = click.progressbar(
-        length=residents, label="synthetic submissions", file=sys.stderr
-    )
+    bar = click.progressbar(length=residents, label="synthetic submissions", file=sys.stderr)
     try:
         with bar:
             for plan in maker.plans(residents):

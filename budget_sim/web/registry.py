@@ -9,7 +9,8 @@ After that the set follows the database, whichever process published: before a r
 most every CHECK_SECONDS, one query on a covering index (`published_revisions`: the newest
 published revision of each slug) says whether anything changed, and only a slug whose revision
 changed is loaded again. The check runs in the threadpool, for one request at a time; requests
-arriving meanwhile go on with the set they have. A lookup of a slug that is not in the set (and
+arriving meanwhile wait for it (the set counts as checked only once its check has ended, so none
+is answered from a set older than CHECK_SECONDS). A lookup of a slug that is not in the set (and
 could be one) checks at once, blocking its request for one indexed query (lookups missing at
 the same moment share one check; a new package is loaded once per process). So a budget
 published on one worker never gives a 404 on another, and a revision reaches every worker
@@ -148,8 +149,16 @@ class Registry(Mapping[str, Budget]):
             self._failing = False
 
     def _check(self) -> bool:
+        """Check, and only then mark the set as checked (as of when the check began): until it
+        ends, requests that arrive find the set due and wait for this check on the lock."""
+        started = time.monotonic()
+        try:
+            return self._load_changes()
+        finally:
+            self._checked = started
+
+    def _load_changes(self) -> bool:
         """Ask which revision of each slug is the newest published; load those that changed."""
-        self._checked = time.monotonic()
         if not self._migrated:
             if not packages_db.has_packages_table(self._database.read_engine):
                 return False  # not migrated yet: no admin can have published anything

@@ -114,9 +114,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     folder = tmp_path_factory.mktemp("embed")
     allowed_port, stranger_port = _free_port("127.0.0.2"), _free_port("127.0.0.3")
     allowed_origin = f"http://127.0.0.2:{allowed_port}"
-    copy_with_origins(
-        resources.budget_data() / SLUG, folder / "data" / SLUG, (allowed_origin,)
-    )
+    copy_with_origins(resources.budget_data() / SLUG, folder / "data" / SLUG, (allowed_origin,))
     with running_server(folder, BUDGET_SIM_DATA_DIR=str(folder / "data")) as app:
         sites = []
         for host, site_port in (("127.0.0.2", allowed_port), ("127.0.0.3", stranger_port)):
