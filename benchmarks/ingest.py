@@ -265,6 +265,8 @@ def throughput(args, server: Server, store: Store, fields) -> dict:
     return {
         "acknowledged": len(load.acknowledged),
         "per_second": round(len(load.acknowledged) / wall),
+        # on a shared machine: how many one core of server CPU acknowledges
+        "per_server_cpu_second": round(len(load.acknowledged) / max(server_cpu, 1e-9)),
         "rows_added": len(stored) - before,
         "all_acknowledged_stored": set(load.acknowledged) <= stored,
         "p50_ms": round(1000 * statistics.median(latencies), 1),

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim.forms import ParsedForm, line_field, max_fields, parse_resident_form
-from budget_sim.model import Budget, check
+from budget_sim.model import Budget, is_feasible
 from budget_sim.storage import (
     DraftContent,
     NewSubmission,
@@ -169,13 +169,10 @@ async def submit(request: Request) -> Response:
         raise HTTPException(
             403, "This form was not issued by this site for this budget."
         ) from error
-    if not form.ok or check(budget, form.amounts):
+    if not form.ok or not is_feasible(budget, form.amounts):
         page = simulator_page(budget, form.ballot, form, display=display, attempted=True)
         return _render(request, budget, page, status=422)
-    amounts = {
-        line_id: form.amounts.get(line_id, baseline)
-        for line_id, baseline in budget.lines.select("id", "amount").iter_rows()
-    }
+    amounts = {line.id: form.amounts.get(line.id, line.amount) for line in budget.line_rules}
     new = NewSubmission(
         budget_slug=budget.slug,
         budget_digest=budget.version,
