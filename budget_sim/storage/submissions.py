@@ -113,43 +113,6 @@ def budget_version_id(session: Session, slug: str, digest: str, line_ids: Sequen
     return session.execute(query).scalar_one()
 
 
-def save_submission(session: Session, new: NewSubmission) -> str:
-    """Store a submission exactly once per ballot token and return its receipt.
-
-    A retry with the same token and the same choices returns the original receipt;
-    the same token with different choices raises TokenReused.
-    """
-    version_id = budget_version_id(session, new.budget_slug, new.budget_digest, new.line_ids)
-    receipt = new_receipt()
-    submission_id = _insert_ignoring_conflicts(
-        session,
-        Submission,
-        {
-            "budget_slug": new.budget_slug,
-            "budget_version_id": version_id,
-            "nonce": new.nonce,
-            "receipt": receipt,
-            "fingerprint": new.fingerprint,
-            "created_at": datetime.now(UTC),
-            "synthetic": new.synthetic,
-            "locale": new.locale,
-            "amounts": pack_amounts(new.line_ids, new.amounts),
-            "answers": _answers_json(new),
-        },
-    )
-    if submission_id is None:
-        existing = session.execute(
-            select(Submission.receipt, Submission.fingerprint).where(
-                Submission.budget_slug == new.budget_slug, Submission.nonce == new.nonce
-            )
-        ).one()
-        if existing.fingerprint != new.fingerprint:
-            raise TokenReused(new.nonce)
-        return existing.receipt
-    _insert_details(session, [(submission_id, new)])
-    return receipt
-
-
 def _answers_json(new: NewSubmission) -> str:
     return json.dumps({k: v for k, v in sorted(new.answers.items()) if v}, ensure_ascii=False)
 

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from budget_sim import charts
 from budget_sim.model import Budget
 from budget_sim.settings import PROJECT_ROOT, Settings, get_settings
-from budget_sim.storage import Database
+from budget_sim.storage import Database, SubmissionWriter
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
@@ -42,6 +42,7 @@ class State(TypedDict):
     settings: Settings
     budgets: dict[str, Budget]
     database: Database
+    submissions: SubmissionWriter  # group commit of resident submissions
     templates: Jinja2Blocks
     ballots: BallotSigner
     insights: InsightCache
@@ -62,17 +63,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         budgets = load_budgets(settings, database)  # budget_data/ + published
         if settings.warm_insights:
             insights.warm(budgets.values())
+        submissions = SubmissionWriter(database).start()
         try:
             yield {
                 "settings": settings,
                 "budgets": budgets,
                 "database": database,
+                "submissions": submissions,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
                 "insights": insights,
             }
         finally:
             insights.close()
+            submissions.close()  # what is queued is stored first
             database.dispose()
 
     routes = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +20,6 @@ from budget_sim.storage import (
     get_draft,
     get_submission,
     save_draft,
-    save_submission,
 )
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n, registry
@@ -183,8 +183,8 @@ async def submit(request: Request) -> Response:
         comments=form.comments,
         locale=display.locale,
     )
-    try:
-        receipt = await run_in_threadpool(_store, request, new)
+    try:  # acknowledged (the 303) only once the transaction holding it has committed
+        receipt = await asyncio.wrap_future(request.state.submissions.submit(new))
     except TokenReused:
         notice = i18n.gettext(
             "This form was already submitted with different amounts. "
@@ -202,11 +202,6 @@ def _try_again(
     ballot = request.state.ballots.issue(budget.slug)
     page = simulator_page(budget, ballot, form, display=display, attempted=True, notice=notice)
     return _render(request, budget, page, status=422)
-
-
-def _store(request: Request, new: NewSubmission) -> str:
-    with request.state.database.writing() as session:
-        return save_submission(session, new)
 
 
 def receipt(request: Request) -> Response:

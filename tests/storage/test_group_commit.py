@@ -1,0 +1,153 @@
+"""Group commit: submissions queued together share one transaction; each is acknowledged
+(its future resolved) only after that commit, and one refused submission refuses only itself."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from budget_sim.storage import (
+    Database,
+    NewSubmission,
+    SubmissionWriter,
+    TokenReused,
+    count_submissions,
+    get_submission,
+    is_sqlite,
+    save_submission,
+)
+
+LINES = ["parks", "police", "library"]
+
+
+def submission(nonce: str, parks: int = 100_00, comment: str = "") -> NewSubmission:
+    return NewSubmission(
+        budget_slug="town",
+        budget_digest="v1",
+        line_ids=LINES,
+        nonce=nonce,
+        amounts={"parks": parks, "police": 200_00, "library": 50_00},
+        answers={"district": "d1"},
+        comments={"": comment} if comment else {},
+    )
+
+
+@pytest.fixture
+def database(database_url):
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+def one_batch(database: Database, batch: list[NewSubmission]) -> list:
+    """Queue `batch` before the writer starts, so it takes all of it as one transaction;
+    each submission's receipt, or the exception it was refused with."""
+    writer = SubmissionWriter(database)
+    futures = [writer.submit(new) for new in batch]
+    writer.start()
+    outcomes = [f.exception(timeout=30) or f.result() for f in futures]
+    writer.close()
+    assert writer.batches == 1
+    return outcomes
+
+
+def stored_nonces(database: Database) -> set[str]:
+    with database.reading() as session:
+        return set(session.scalars(text("SELECT nonce FROM submissions")))
+
+
+def test_a_reused_ballot_refuses_that_one_and_stores_the_rest(database):
+    with database.writing() as session:
+        earlier = save_submission(session, submission("stored-before"))
+    outcomes = one_batch(
+        database,
+        [
+            submission("a", comment="more trees"),
+            submission("stored-before", parks=90_00),  # the same ballot, other amounts
+            submission("b"),
+            submission("stored-before"),  # a retry of the earlier one: same receipt
+            submission("a", comment="more trees"),  # a retry within the batch
+            submission("a", parks=110_00),  # the batch's own ballot reused with other amounts
+        ],
+    )
+    a, reused, b, retry, a_again, a_reused = outcomes
+    assert isinstance(reused, TokenReused) and isinstance(a_reused, TokenReused)
+    assert retry == earlier and a_again == a and len({a, b, earlier}) == 3
+    assert stored_nonces(database) == {"stored-before", "a", "b"}
+    with database.reading() as session:
+        assert get_submission(session, "town", a).comments == {"": "more trees"}
+        assert get_submission(session, "town", b).amounts["parks"] == 100_00
+
+
+def test_replaying_a_batch_returns_the_same_receipts_and_stores_nothing_new(database):
+    batch = [submission(f"n{i}", parks=(90 + i) * 100) for i in range(5)]
+    first = one_batch(database, batch)
+    again = one_batch(database, batch)
+    assert again == first and all(isinstance(r, str) for r in first)
+    with database.reading() as session:
+        assert count_submissions(session, "town") == 5
+
+
+def test_amounts_for_an_unknown_line_refuse_only_that_submission(database):
+    bad = NewSubmission("town", "v1", LINES, "bad", {"moon base": 1}, {})
+    good, refused = one_batch(database, [submission("good"), bad])
+    assert isinstance(refused, ValueError) and isinstance(good, str)
+    assert stored_nonces(database) == {"good"}
+
+
+def _refuse_comment(database: Database, deferred: bool) -> None:
+    """A trigger that fails the transaction when a comment says 'boom': at the insert, or
+    (PostgreSQL, `deferred`) only at COMMIT, after every statement of the batch succeeded."""
+    with database.writing() as session:
+        if is_sqlite(database.url):
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON comments WHEN NEW.text = 'boom' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+            )
+            return
+        session.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.text = 'boom' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        timing = "CONSTRAINT TRIGGER" if deferred else "TRIGGER"
+        when = "DEFERRABLE INITIALLY DEFERRED" if deferred else ""
+        session.execute(
+            text(
+                f"CREATE {timing} refuse AFTER INSERT ON comments {when} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["at the insert", "at commit"])
+def test_a_failing_batch_acknowledges_none_of_it(database, deferred):
+    if deferred and is_sqlite(database.url):
+        pytest.skip("SQLite has no deferred triggers")
+    _refuse_comment(database, deferred)
+    with database.writing() as session:
+        save_submission(session, submission("before"))
+    batch = [
+        submission("x"),
+        submission("y", comment="boom"),
+        submission("z"),
+        submission("before"),
+    ]
+    outcomes = one_batch(database, batch)
+    assert all(isinstance(o, Exception) and "refused by the test" in str(o) for o in outcomes)
+    assert stored_nonces(database) == {"before"}
+    # the writer goes on: the next batch is stored
+    (receipt,) = one_batch(database, [submission("x")])
+    assert isinstance(receipt, str) and stored_nonces(database) == {"before", "x"}
+
+
+def test_the_writer_stores_what_is_queued_when_closed(database):
+    writer = SubmissionWriter(database, max_batch=3).start()
+    futures = [writer.submit(submission(f"q{i}")) for i in range(10)]
+    writer.close()
+    assert all(isinstance(f.result(timeout=0), str) for f in futures)
+    assert len(stored_nonces(database)) == 10 and writer.batches >= 4
