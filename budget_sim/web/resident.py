@@ -11,7 +11,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from budget_sim.forms import ParsedForm, line_field, max_fields, parse_resident_form
+from budget_sim.forms import (
+    FormTooLarge,
+    ParsedForm,
+    line_field,
+    max_fields,
+    parse_resident_form,
+    parse_urlencoded,
+)
 from budget_sim.model import Budget, is_feasible
 from budget_sim.storage import (
     DraftContent,
@@ -32,6 +39,7 @@ from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 SUMMARY_BLOCKS = ["summary", "department_totals"]
+FIELD_MAX_BYTES = 16 * 1024
 
 
 def _budget(request: Request) -> Budget:
@@ -70,9 +78,11 @@ async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapp
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise HTTPException(415, f"Send the form as {FORM_TYPE}.")
-    form = await request.form(max_files=0, max_fields=max_fields(budget), max_part_size=16 * 1024)
-    raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    return parse_resident_form(form.multi_items(), budget), raw
+    try:
+        items = parse_urlencoded(await request.body(), max_fields(budget), FIELD_MAX_BYTES)
+    except FormTooLarge as error:
+        raise HTTPException(400, str(error)) from error
+    return parse_resident_form(items, budget), dict(items)
 
 
 def home(request: Request) -> Response:
