@@ -35,9 +35,18 @@ def _insert(session: Session, table: type):  # type: ignore[no-untyped-def]
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _version_ids(session: Session, batch: Sequence[NewSubmission]) -> dict[Key, int]:
-    """(slug, digest) -> id of that budget version, recording the versions not seen before."""
-    wanted = {(new.budget_slug, new.budget_digest): new.line_ids for new in batch}
+def _version_ids(
+    session: Session, batch: Sequence[NewSubmission], known: dict[Key, int]
+) -> dict[Key, int]:
+    """(slug, digest) -> id of that budget version, recording the versions not seen before;
+    `known` ids (versions are never deleted) are not looked up again, and get the new ones."""
+    wanted = {
+        (new.budget_slug, new.budget_digest): new.line_ids
+        for new in batch
+        if (new.budget_slug, new.budget_digest) not in known
+    }
+    if not wanted:
+        return known
 
     def found() -> dict[Key, int]:
         query = select(BudgetVersion.slug, BudgetVersion.digest, BudgetVersion.id).where(
@@ -57,7 +66,8 @@ def _version_ids(session: Session, batch: Sequence[NewSubmission]) -> dict[Key, 
         statement = _insert(session, BudgetVersion).on_conflict_do_nothing()
         session.execute(statement, [{**row, "created_at": now} for row in missing])
         ids = found()
-    return ids
+    known.update(ids)
+    return known
 
 
 def _stored(session: Session, keys: Sequence[Key]) -> dict[Key, tuple[str, str]]:
@@ -74,13 +84,16 @@ def _stored(session: Session, keys: Sequence[Key]) -> dict[Key, tuple[str, str]]
     return {(s, n): (r, f) for s, n, r, f in session.execute(query) if (s, n) in wanted}
 
 
-def save_submissions(session: Session, batch: Sequence[NewSubmission]) -> list[Outcome]:
+def save_submissions(
+    session: Session, batch: Sequence[NewSubmission], versions: dict[Key, int] | None = None
+) -> list[Outcome]:
     """Store a batch in the session's transaction; for each submission, in order, its receipt
     or the exception that refused it alone (the others are stored all the same).
 
     As if stored one after another: a ballot token already used with the same choices gets
     the original receipt; with other choices, TokenReused (also within the batch). Amounts
-    for lines the budget version does not have: ValueError."""
+    for lines the budget version does not have: ValueError. `versions`: budget version ids
+    already known, (slug, digest) -> id; those this batch records or looks up are added."""
     outcomes: list[Outcome] = [""] * len(batch)
     rows: dict[Key, dict] = {}  # the first valid use of each token in this batch
     fresh: dict[Key, NewSubmission] = {}
@@ -108,7 +121,7 @@ def save_submissions(session: Session, batch: Sequence[NewSubmission]) -> list[O
             }
     if not rows:
         return outcomes
-    versions = _version_ids(session, list(fresh.values()))
+    versions = _version_ids(session, list(fresh.values()), {} if versions is None else versions)
     for (slug, _), row in rows.items():
         row["budget_version_id"] = versions[slug, row.pop("digest")]
     statement = _insert(session, Submission).on_conflict_do_nothing()
@@ -150,6 +163,7 @@ class SubmissionWriter:
         self._queue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="submission writer", daemon=True)
         self.batches = 0  # committed or failed, since start
+        self._versions: dict[Key, int] = {}  # budget version ids committed so far
 
     def start(self) -> SubmissionWriter:
         self._thread.start()
@@ -188,13 +202,15 @@ class SubmissionWriter:
 
     def _write(self, batch: list[tuple[NewSubmission, Future[str]]]) -> None:
         self.batches += 1
+        versions = dict(self._versions)  # a batch rolled back leaves no id behind
         try:
             with self.database.writing() as session:
-                outcomes = save_submissions(session, [new for new, _ in batch])
+                outcomes = save_submissions(session, [new for new, _ in batch], versions)
         except Exception as error:  # nothing in this batch was stored: nothing is acknowledged
             for _, future in batch:
                 future.set_exception(error)
             return
+        self._versions = versions
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 future.set_exception(outcome)

@@ -151,3 +151,17 @@ def test_the_writer_stores_what_is_queued_when_closed(database):
     writer.close()
     assert all(isinstance(f.result(timeout=0), str) for f in futures)
     assert len(stored_nonces(database)) == 10 and writer.batches >= 4
+
+
+def test_a_budget_version_first_seen_in_a_failed_batch_is_recorded_by_the_next(database):
+    _refuse_comment(database, deferred=False)
+    revised = NewSubmission("town", "v2", ["parks", "pool"], "r1", {"pool": 5_00}, {})
+    writer = SubmissionWriter(database)
+    failed = writer.submit(NewSubmission(**{**revised.__dict__, "comments": {"": "boom"}}))
+    writer.start()
+    assert "refused by the test" in str(failed.exception(timeout=30))
+    receipt = writer.submit(revised).result(timeout=30)  # v2 must be recorded again
+    writer.close()
+    with database.reading() as session:
+        stored = get_submission(session, "town", receipt)
+    assert stored.budget_version == "v2" and stored.amounts == {"pool": 5_00}
