@@ -45,7 +45,7 @@ def comment_field(line_id: str) -> str:
 def max_fields(budget: Budget) -> int:
     """The most form fields a request for this budget may carry (an amount and a comment per
     line, an answer per question, and a few more)."""
-    return 2 * len(budget.line_ids) + len(budget.questions) + FIELD_SLACK
+    return 2 * len(budget.line_rules) + len(budget.questions) + FIELD_SLACK
 
 
 class FormTooLarge(ValueError):
@@ -66,15 +66,15 @@ def parse_urlencoded(body: bytes, max_fields: int, max_field_bytes: int) -> list
         if len(pairs) == max_fields:
             raise FormTooLarge(f"Too many fields. Maximum number of fields is {max_fields}.")
         name, _, value = piece.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
         pairs.append((name, value))
     return pairs
 
 
 def _clean_text(value: str) -> str:
+    if not value:
+        return value
     text = value.strip()
     if text.isascii() and text.isprintable():  # the common case, and already NFC
         return text
@@ -200,15 +200,14 @@ def _may_be_negative(budget: Budget) -> dict[str, bool]:
 def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
     offsets = _may_be_negative(budget)
     for line_id, text in typed.items():
-        name = line_field(line_id)
         offset = offsets.get(line_id)
         if offset is None:
-            parsed.errors[name] = N_("is not a line of this budget")
+            parsed.errors[line_field(line_id)] = N_("is not a line of this budget")
             continue
         try:
             parsed.amounts[line_id] = parse_amount(text, allow_negative=offset)
         except ValueError as error:
-            parsed.errors[name] = str(error)
+            parsed.errors[line_field(line_id)] = str(error)
 
 
 def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
@@ -230,8 +229,10 @@ def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) 
 
 
 def _parse_comments(comments: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
-    known = set(budget.line_ids)
+    known = _may_be_negative(budget)  # its keys are the line ids
     for line_id, text in comments.items():
+        if not text and line_id in known:  # the usual blank box
+            continue
         name = comment_field(line_id)
         limit = LINE_COMMENT_MAX_CHARS if line_id else OVERALL_COMMENT_MAX_CHARS
         if line_id and line_id not in known:

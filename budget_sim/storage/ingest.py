@@ -20,7 +20,7 @@ from budget_sim.storage.submissions import (
     TokenReused,
     _answers_json,
     _insert_details,
-    new_receipt,
+    new_receipts,
     pack_amounts,
 )
 from budget_sim.storage.tables import BudgetVersion, Submission
@@ -63,7 +63,7 @@ def _version_ids(
     ]
     if missing:
         now = datetime.now(UTC)
-        statement = _insert(session, BudgetVersion).on_conflict_do_nothing()
+        statement = _insert(session, BudgetVersion.__table__).on_conflict_do_nothing()
         session.execute(statement, [{**row, "created_at": now} for row in missing])
         ids = found()
     known.update(ids)
@@ -97,7 +97,7 @@ def save_submissions(
     outcomes: list[Outcome] = [""] * len(batch)
     rows: dict[Key, dict] = {}  # the first valid use of each token in this batch
     fresh: dict[Key, NewSubmission] = {}
-    now = datetime.now(UTC)
+    now, receipts = datetime.now(UTC), iter(new_receipts(len(batch)))
     for index, new in enumerate(batch):
         try:
             amounts = pack_amounts(new.line_ids, new.amounts)
@@ -110,7 +110,7 @@ def save_submissions(
             rows[key] = {
                 "budget_slug": new.budget_slug,
                 "nonce": new.nonce,
-                "receipt": new_receipt(),
+                "receipt": next(receipts),
                 "fingerprint": new.fingerprint,
                 "created_at": now,
                 "synthetic": new.synthetic,
@@ -124,8 +124,9 @@ def save_submissions(
     versions = _version_ids(session, list(fresh.values()), {} if versions is None else versions)
     for (slug, _), row in rows.items():
         row["budget_version_id"] = versions[slug, row.pop("digest")]
-    statement = _insert(session, Submission).on_conflict_do_nothing()
-    statement = statement.returning(Submission.budget_slug, Submission.nonce, Submission.id)
+    table = Submission.__table__  # Core, not the ORM's bulk insert: a third of the cost
+    statement = _insert(session, table).on_conflict_do_nothing()
+    statement = statement.returning(table.c.budget_slug, table.c.nonce, table.c.id)
     inserted = {(s, n): id_ for s, n, id_ in session.execute(statement, list(rows.values()))}
     _insert_details(session, [(id_, fresh[key]) for key, id_ in inserted.items()])
     stored = {key: (rows[key]["receipt"], rows[key]["fingerprint"]) for key in inserted}

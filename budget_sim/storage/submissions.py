@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -10,6 +11,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -54,7 +56,7 @@ class NewSubmission:
     comments: Mapping[str, str] = field(default_factory=dict)  # line id ("" overall) -> text
     locale: str = "en"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         normalised = {
             "amounts": dict(sorted(self.amounts.items())),
@@ -82,10 +84,20 @@ def new_receipt() -> str:
     """An unguessable permalink id (128 bits from the OS CSPRNG). It starts with a letter or
     digit: a leading "-" would make spreadsheets read it as a formula, so exports would have to
     neutralise it and residents could not find their receipt in the file."""
-    while True:
-        receipt = secrets.token_urlsafe(16)
-        if receipt[0].isalnum():
-            return receipt
+    return new_receipts(1)[0]
+
+
+def new_receipts(count: int) -> list[str]:
+    """`count` receipts as `new_receipt` makes them (each `secrets.token_urlsafe(16)`), from
+    one read of the OS CSPRNG."""
+    receipts: list[str] = []
+    while len(receipts) < count:
+        pool = secrets.token_bytes(16 * (count - len(receipts) + 1))
+        for start in range(0, len(pool), 16):
+            receipt = base64.urlsafe_b64encode(pool[start : start + 16]).rstrip(b"=").decode()
+            if receipt[0].isalnum() and len(receipts) < count:
+                receipts.append(receipt)
+    return receipts
 
 
 def _insert_ignoring_conflicts(session: Session, table: type, values: dict) -> int | None:

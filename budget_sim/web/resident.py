@@ -186,7 +186,7 @@ async def submit(request: Request) -> Response:
     new = NewSubmission(
         budget_slug=budget.slug,
         budget_digest=budget.version,
-        line_ids=budget.line_ids,
+        line_ids=list(amounts),  # every line, in the budget's order
         nonce=nonce,
         amounts=amounts,
         answers=form.answers,
@@ -201,8 +201,10 @@ async def submit(request: Request) -> Response:
             "Your new choices are below: submit again to send them as a new budget."
         )
         return _try_again(request, budget, form, display, notice)
-    url = request.url_for("receipt", slug=budget.slug, receipt=receipt)
-    return RedirectResponse(f"{url}{display.query()}", status_code=303)
+    # a path, not a whole URL: cheaper to make, and right behind any proxy
+    path = request.app.url_path_for("receipt", slug=budget.slug, receipt=receipt)
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}{path}{display.query()}", status_code=303)
 
 
 def _try_again(
