@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             }
         finally:
             insights.close()
-            submissions.close()  # what is queued is stored first
+            await submissions.close()  # what is queued is stored first
             database.dispose()
 
     routes = [

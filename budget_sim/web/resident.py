@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
@@ -194,7 +193,7 @@ async def submit(request: Request) -> Response:
         locale=display.locale,
     )
     try:  # acknowledged (the 303) only once the transaction holding it has committed
-        receipt = await asyncio.wrap_future(request.state.submissions.submit(new))
+        receipt = await request.state.submissions.submit(new)
     except TokenReused:
         notice = i18n.gettext(
             "This form was already submitted with different amounts. "

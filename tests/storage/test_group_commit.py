@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -42,13 +44,17 @@ def database(database_url):
 def one_batch(database: Database, batch: list[NewSubmission]) -> list:
     """Queue `batch` before the writer starts, so it takes all of it as one transaction;
     each submission's receipt, or the exception it was refused with."""
-    writer = SubmissionWriter(database)
-    futures = [writer.submit(new) for new in batch]
-    writer.start()
-    outcomes = [f.exception(timeout=30) or f.result() for f in futures]
-    writer.close()
-    assert writer.batches == 1
-    return outcomes
+
+    async def run() -> list:
+        writer = SubmissionWriter(database)
+        futures = [writer.submit(new) for new in batch]
+        writer.start()
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        await writer.close()
+        assert writer.batches == 1
+        return outcomes
+
+    return asyncio.run(run())
 
 
 def stored_nonces(database: Database) -> set[str]:
@@ -146,22 +152,54 @@ def test_a_failing_batch_acknowledges_none_of_it(database, deferred):
 
 
 def test_the_writer_stores_what_is_queued_when_closed(database):
-    writer = SubmissionWriter(database, max_batch=3).start()
-    futures = [writer.submit(submission(f"q{i}")) for i in range(10)]
-    writer.close()
-    assert all(isinstance(f.result(timeout=0), str) for f in futures)
-    assert len(stored_nonces(database)) == 10 and writer.batches >= 4
+    async def run():
+        writer = SubmissionWriter(database, max_batch=3).start()
+        futures = [writer.submit(submission(f"q{i}")) for i in range(10)]
+        await writer.close()
+        assert all(isinstance(f.result(), str) for f in futures)
+        return writer.batches
+
+    assert asyncio.run(run()) == 4  # 3 + 3 + 3 + 1
+    assert len(stored_nonces(database)) == 10
 
 
 def test_a_budget_version_first_seen_in_a_failed_batch_is_recorded_by_the_next(database):
     _refuse_comment(database, deferred=False)
     revised = NewSubmission("town", "v2", ["parks", "pool"], "r1", {"pool": 5_00}, {})
-    writer = SubmissionWriter(database)
-    failed = writer.submit(NewSubmission(**{**revised.__dict__, "comments": {"": "boom"}}))
-    writer.start()
-    assert "refused by the test" in str(failed.exception(timeout=30))
-    receipt = writer.submit(revised).result(timeout=30)  # v2 must be recorded again
-    writer.close()
+
+    async def run():
+        writer = SubmissionWriter(database)
+        failed = writer.submit(NewSubmission(**{**revised.__dict__, "comments": {"": "boom"}}))
+        writer.start()
+        with pytest.raises(Exception, match="refused by the test"):
+            await failed
+        receipt = await writer.submit(revised)  # v2 must be recorded again
+        await writer.close()
+        return receipt
+
+    receipt = asyncio.run(run())
     with database.reading() as session:
         stored = get_submission(session, "town", receipt)
     assert stored.budget_version == "v2" and stored.amounts == {"pool": 5_00}
+
+
+def test_writers_of_several_processes_take_turns_on_sqlite(database, tmp_path):
+    """Two databases objects stand for two worker processes: each writer waits for the
+    other's lock without blocking its event loop, and both batches are stored."""
+    if not is_sqlite(database.url):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    other = Database(database.url)
+
+    async def run():
+        writer = SubmissionWriter(database).start()
+        with other.writing():  # the other process is writing: our batch waits for it
+            waiting = writer.submit(submission("after"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+        return await waiting
+
+    try:
+        assert isinstance(asyncio.run(run()), str)
+    finally:
+        other.dispose()
+    assert stored_nonces(database) == {"after"}
