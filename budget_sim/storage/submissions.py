@@ -23,6 +23,7 @@ from budget_sim.storage.tables import BudgetVersion, Comment, Submission
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MISSING = -(2**63)  # in a packed row: no amount for this line
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: one per fingerprint costs
 
 
 def pack_amounts(line_ids: Sequence[str], amounts: Mapping[str, int]) -> bytes:
@@ -63,7 +64,7 @@ class NewSubmission:
             "answers": dict(sorted(self.answers.items())),
             "comments": dict(sorted(self.comments.items())),
         }
-        payload = json.dumps(normalised, separators=(",", ":"))
+        payload = _COMPACT_JSON.encode(normalised)  # json.dumps(..., separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

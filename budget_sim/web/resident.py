@@ -200,8 +200,9 @@ async def submit(request: Request) -> Response:
             "Your new choices are below: submit again to send them as a new budget."
         )
         return _try_again(request, budget, form, display, notice)
-    # a path, not a whole URL: cheaper to make, and right behind any proxy
-    path = request.app.url_path_for("receipt", slug=budget.slug, receipt=receipt)
+    # a path, not a whole URL: cheaper to make, and right behind any proxy; from the route
+    # itself, not by trying every route of the app in turn
+    path = RECEIPT_ROUTE.url_path_for("receipt", slug=budget.slug, receipt=receipt)
     root = request.scope.get("root_path", "")
     return RedirectResponse(f"{root}{path}{display.query()}", status_code=303)
 
@@ -317,3 +318,4 @@ routes = [
     Route("/b/{slug}/draft", save_draft_link, name="save_draft", methods=["POST"]),
     Route("/b/{slug}/d/{key}", draft, name="draft", methods=["GET"]),
 ]
+RECEIPT_ROUTE = next(route for route in routes if route.name == "receipt")
