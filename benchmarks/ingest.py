@@ -210,13 +210,13 @@ class Server:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
 
-    def cpu_ticks(self) -> int:
+    def cpu_ticks(self) -> dict[int, int]:
         return _ticks(lambda stat: int(stat[2]) == self.process.pid)  # its process group
 
 
-def _ticks(which: Callable[[list[str]], bool], name: str | None = None) -> int:
-    """CPU ticks (user + system) of the processes whose /proc stat fields match."""
-    total = 0
+def _ticks(which: Callable[[list[str]], bool], name: str | None = None) -> dict[int, int]:
+    """pid -> CPU ticks (user + system) of the processes whose /proc stat fields match."""
+    found = {}
     for path in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = path.read_text()
@@ -224,11 +224,17 @@ def _ticks(which: Callable[[list[str]], bool], name: str | None = None) -> int:
             continue
         comm, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw.rsplit(")", 1)[1].split()
         if (name is None or comm == name) and which(rest):
-            total += int(rest[11]) + int(rest[12])
-    return total
+            found[int(path.parent.name)] = int(rest[11]) + int(rest[12])
+    return found
 
 
-def _postgres_ticks() -> int:
+def _used(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds used between two readings by the processes alive at the second (those
+    started in between count whole; those that ended in between are not seen)."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / HZ
+
+
+def _postgres_ticks() -> dict[int, int]:
     return _ticks(lambda _stat: True, name="postgres")
 
 
@@ -257,8 +263,8 @@ def throughput(args, server: Server, store: Store, fields) -> dict:
     load = Load(server.port, requests, args.clients)
     wall, client_cpu = load.run(args.seconds)
     busy1, total1 = _cpu_times()
-    server_cpu = (server.cpu_ticks() - server0) / HZ
-    pg_cpu = (_postgres_ticks() - pg0) / HZ
+    server_cpu = _used(server0, server.cpu_ticks())
+    pg_cpu = _used(pg0, _postgres_ticks())
     machine = (busy1 - busy0) / HZ  # all cores
     stored = store.receipts()
     latencies = sorted(load.latencies) or [float("nan")]
