@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
@@ -34,7 +35,8 @@ def starlette_pairs(body: bytes) -> list[tuple[str, str]]:
         headers = Headers({"content-type": "application/x-www-form-urlencoded"})
         return await FormParser(headers, stream(), max_fields=1000).parse()
 
-    return list(asyncio.run(parse()).multi_items())
+    with ThreadPoolExecutor(1) as pool:  # the browser tests keep a loop running in this thread
+        return list(pool.submit(asyncio.run, parse()).result().multi_items())
 
 
 @pytest.mark.parametrize("body", BODIES)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -41,6 +42,13 @@ def database(database_url):
     db.dispose()
 
 
+def in_thread(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests) keeps an
+    event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def one_batch(database: Database, batch: list[NewSubmission]) -> list:
     """Queue `batch` before the writer starts, so it takes all of it as one transaction;
     each submission's receipt, or the exception it was refused with."""
@@ -54,7 +62,7 @@ def one_batch(database: Database, batch: list[NewSubmission]) -> list:
         assert writer.batches == 1
         return outcomes
 
-    return asyncio.run(run())
+    return in_thread(run())
 
 
 def stored_nonces(database: Database) -> set[str]:
@@ -159,7 +167,7 @@ def test_the_writer_stores_what_is_queued_when_closed(database):
         assert all(isinstance(f.result(), str) for f in futures)
         return writer.batches
 
-    assert asyncio.run(run()) == 4  # 3 + 3 + 3 + 1
+    assert in_thread(run()) == 4  # 3 + 3 + 3 + 1
     assert len(stored_nonces(database)) == 10
 
 
@@ -177,7 +185,7 @@ def test_a_budget_version_first_seen_in_a_failed_batch_is_recorded_by_the_next(d
         await writer.close()
         return receipt
 
-    receipt = asyncio.run(run())
+    receipt = in_thread(run())
     with database.reading() as session:
         stored = get_submission(session, "town", receipt)
     assert stored.budget_version == "v2" and stored.amounts == {"pool": 5_00}
@@ -199,7 +207,7 @@ def test_writers_of_several_processes_take_turns_on_sqlite(database, tmp_path):
         return await waiting
 
     try:
-        assert isinstance(asyncio.run(run()), str)
+        assert isinstance(in_thread(run()), str)
     finally:
         other.dispose()
     assert stored_nonces(database) == {"after"}
