@@ -37,13 +37,14 @@ class Environment:
 
 
 @contextlib.contextmanager
-def temporary_instance() -> Iterator[Environment]:
-    """A fresh SQLite database migrated with `budget-sim db upgrade`, removed afterwards."""
+def temporary_instance(database_url: str | None = None) -> Iterator[Environment]:
+    """A fresh SQLite database (or `database_url`) migrated with `budget-sim db upgrade`, and
+    an instance folder, removed afterwards (a `database_url` database is left as it is)."""
     folder = Path(tempfile.mkdtemp(prefix="budget-sim-bench-"))
     try:
         env = {
             **os.environ,
-            "BUDGET_SIM_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            "BUDGET_SIM_DATABASE_URL": database_url or f"sqlite:///{folder / 'bench.db'}",
             "BUDGET_SIM_SECRET_KEY": "benchmark-only-secret-key-not-for-production",
             "BUDGET_SIM_INSTANCE_DIR": str(folder / "instance"),
         }

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,11 +45,40 @@ def comment_field(line_id: str) -> str:
 def max_fields(budget: Budget) -> int:
     """The most form fields a request for this budget may carry (an amount and a comment per
     line, an answer per question, and a few more)."""
-    return 2 * len(budget.line_ids) + len(budget.questions) + FIELD_SLACK
+    return 2 * len(budget.line_rules) + len(budget.questions) + FIELD_SLACK
+
+
+class FormTooLarge(ValueError):
+    """A form with more fields, or a field with more bytes, than a request may carry."""
+
+
+def parse_urlencoded(body: bytes, max_fields: int, max_field_bytes: int) -> list[tuple[str, str]]:
+    """The (name, value) pairs of an application/x-www-form-urlencoded body, in order, decoded
+    as Starlette's form parser does (latin-1 bytes, then %-escapes as UTF-8, "+" as a space),
+    in a few string operations rather than python-multipart's byte-by-byte state machine (a
+    simulator form of 224 fields: about 0.08 ms instead of 0.6 ms). Raises FormTooLarge."""
+    pairs = []
+    for piece in body.decode("latin-1").split("&"):
+        if not piece:
+            continue
+        if len(piece) > max_field_bytes + 1:  # the "=" is not counted
+            raise FormTooLarge(f"Field exceeded maximum size of {max_field_bytes // 1024}KB.")
+        if len(pairs) == max_fields:
+            raise FormTooLarge(f"Too many fields. Maximum number of fields is {max_fields}.")
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
 
 
 def _clean_text(value: str) -> str:
-    text = unicodedata.normalize("NFC", value.strip())
+    if not value:
+        return value
+    text = value.strip()
+    if text.isascii() and text.isprintable():  # the common case, and already NFC
+        return text
+    text = unicodedata.normalize("NFC", text)
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
         raise ValueError(N_("must not contain control characters"))
     return text
@@ -95,6 +125,11 @@ class ParsedForm:
 def _group(items: Iterable[tuple[str, Any]], parsed: ParsedForm) -> dict[str, Any]:
     grouped: dict[str, Any] = {"amounts": {}, "answers": {}, "comments": {}}
     seen: set[str] = set()
+    groups = {  # "line.parks" -> amounts["parks"]; "comment" is the overall comment
+        LINE_PREFIX[:-1]: grouped["amounts"],
+        ANSWER_PREFIX[:-1]: grouped["answers"],
+        COMMENT_PREFIX[:-1]: grouped["comments"],
+    }
     for name, value in items:
         if not isinstance(value, str):
             parsed.errors[name] = N_("files are not accepted here")
@@ -103,12 +138,9 @@ def _group(items: Iterable[tuple[str, Any]], parsed: ParsedForm) -> dict[str, An
             parsed.errors[name] = N_("was sent more than once; send each field once")
             continue
         seen.add(name)
-        if name.startswith(LINE_PREFIX):
-            grouped["amounts"][name.removeprefix(LINE_PREFIX)] = value
-        elif name.startswith(ANSWER_PREFIX):
-            grouped["answers"][name.removeprefix(ANSWER_PREFIX)] = value
-        elif name.startswith(COMMENT_PREFIX):
-            grouped["comments"][name.removeprefix(COMMENT_PREFIX)] = value
+        prefix, dot, key = name.partition(".")
+        if dot and prefix in groups:
+            groups[prefix][key] = value
         elif name == OVERALL_COMMENT:
             grouped["comments"][""] = value
         else:
@@ -168,15 +200,14 @@ def _may_be_negative(budget: Budget) -> dict[str, bool]:
 def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
     offsets = _may_be_negative(budget)
     for line_id, text in typed.items():
-        name = line_field(line_id)
         offset = offsets.get(line_id)
         if offset is None:
-            parsed.errors[name] = N_("is not a line of this budget")
+            parsed.errors[line_field(line_id)] = N_("is not a line of this budget")
             continue
         try:
             parsed.amounts[line_id] = parse_amount(text, allow_negative=offset)
         except ValueError as error:
-            parsed.errors[name] = str(error)
+            parsed.errors[line_field(line_id)] = str(error)
 
 
 def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
@@ -198,8 +229,10 @@ def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) 
 
 
 def _parse_comments(comments: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
-    known = set(budget.line_ids)
+    known = _may_be_negative(budget)  # its keys are the line ids
     for line_id, text in comments.items():
+        if not text and line_id in known:  # the usual blank box
+            continue
         name = comment_field(line_id)
         limit = LINE_COMMENT_MAX_CHARS if line_id else OVERALL_COMMENT_MAX_CHARS
         if line_id and line_id not in known:

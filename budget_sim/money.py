@@ -14,6 +14,8 @@ def parse_amount(text: str, *, allow_negative: bool = False) -> int:
 
     Raises ValueError with a message a resident or analyst can act on.
     """
+    if text.isascii() and text.isdigit() and len(text) <= 13:  # whole units, the usual case
+        return int(text) * CENTS_PER_UNIT
     value = text.strip()
     negative = allow_negative and value.startswith("-")
     digits = value[1:] if negative else value

@@ -19,8 +19,14 @@ from budget_sim.cli.context import require_current_schema, settings_of, shown_ur
     help="Worker processes. Without BUDGET_SIM_SECRET_KEY the key is created once, before they "
     "start.",
 )
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log a line per request (the reverse proxy usually logs them too).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the resident site and the staff pages.
 
     On SQLite (the default) the database is migrated first; on PostgreSQL serve refuses to
@@ -42,7 +48,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     if workers == 1:
         from budget_sim.web import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, proxy_headers=False, access_log=access_log
+        )
     else:  # each worker builds its own app from the same environment
         uvicorn.run(
             "budget_sim.web.app:create_app",
@@ -51,6 +59,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             proxy_headers=False,
+            access_log=access_log,
         )
 
 

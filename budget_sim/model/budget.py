@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
+from typing import NamedTuple
 
 import polars as pl
 
@@ -79,6 +81,19 @@ class Question:
         )
 
 
+class LineRule(NamedTuple):
+    """What the rules read of one line, as plain Python values (cents)."""
+
+    id: str
+    amount: int
+    min: int | None
+    max: int | None
+    step: int | None
+    locked: bool
+    offset: bool
+    revenue: bool
+
+
 @dataclass(frozen=True)
 class Budget:
     """A budget residents can rebalance."""
@@ -125,6 +140,14 @@ class Budget:
     @property
     def line_ids(self) -> list[str]:
         return self.lines["id"].to_list()
+
+    @cached_property
+    def line_rules(self) -> tuple[LineRule, ...]:
+        """The lines' rule columns as Python rows, read once: a submission is checked in plain
+        Python (`rules.is_feasible`), without a Polars query per request."""
+        columns = ["id", "amount", "min", "max", "step", "locked", "offset"]
+        revenue = (pl.col("kind") == "revenue").alias("revenue")
+        return tuple(LineRule(*row) for row in self.lines.select(*columns, revenue).iter_rows())
 
     def departments(self) -> list[str]:
         """Department names in the order they first appear."""

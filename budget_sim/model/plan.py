@@ -69,7 +69,7 @@ def apply_plan(budget: Budget, plan: Plan) -> pl.DataFrame:
     )
 
 
-def _gap(rule: BalanceRule, tolerance: int, balance: int) -> int:
+def balance_gap(rule: BalanceRule, tolerance: int, balance: int) -> int:
     deficit_beyond = -balance - tolerance  # > 0: spending exceeds revenue by more than allowed
     if deficit_beyond > 0:
         return deficit_beyond
@@ -108,7 +108,7 @@ def summarize(budget: Budget, planned: pl.DataFrame) -> Summary:
         baseline_spending=totals["baseline_spending"],
         baseline_revenue=baseline_revenue,
         fixed_envelope=fixed_envelope,
-        gap=_gap(budget.rules.balance, budget.rules.tolerance, revenue - totals["spending"]),
+        gap=balance_gap(budget.rules.balance, budget.rules.tolerance, revenue - totals["spending"]),
         household_impact=household_impact,
         departments=tuple(DepartmentTotal(*row) for row in departments),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from budget_sim.storage.drafts import DraftContent, get_draft, save_draft
 from budget_sim.storage.engine import Database, is_sqlite, make_engine
+from budget_sim.storage.ingest import SubmissionWriter, save_submission, save_submissions
 from budget_sim.storage.migrate import upgrade
 from budget_sim.storage.submissions import (
     NewSubmission,
@@ -12,7 +13,6 @@ from budget_sim.storage.submissions import (
     count_submissions,
     get_submission,
     save_many,
-    save_submission,
 )
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "DraftContent",
     "NewSubmission",
     "StoredSubmission",
+    "SubmissionWriter",
     "TokenReused",
     "count_submissions",
     "get_draft",
@@ -29,5 +30,6 @@ __all__ = [
     "save_draft",
     "save_many",
     "save_submission",
+    "save_submissions",
     "upgrade",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -10,6 +11,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +23,7 @@ from budget_sim.storage.tables import BudgetVersion, Comment, Submission
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MISSING = -(2**63)  # in a packed row: no amount for this line
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: one per fingerprint costs
 
 
 def pack_amounts(line_ids: Sequence[str], amounts: Mapping[str, int]) -> bytes:
@@ -54,14 +57,14 @@ class NewSubmission:
     comments: Mapping[str, str] = field(default_factory=dict)  # line id ("" overall) -> text
     locale: str = "en"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         normalised = {
             "amounts": dict(sorted(self.amounts.items())),
             "answers": dict(sorted(self.answers.items())),
             "comments": dict(sorted(self.comments.items())),
         }
-        payload = json.dumps(normalised, separators=(",", ":"))
+        payload = _COMPACT_JSON.encode(normalised)  # json.dumps(..., separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -82,10 +85,20 @@ def new_receipt() -> str:
     """An unguessable permalink id (128 bits from the OS CSPRNG). It starts with a letter or
     digit: a leading "-" would make spreadsheets read it as a formula, so exports would have to
     neutralise it and residents could not find their receipt in the file."""
-    while True:
-        receipt = secrets.token_urlsafe(16)
-        if receipt[0].isalnum():
-            return receipt
+    return new_receipts(1)[0]
+
+
+def new_receipts(count: int) -> list[str]:
+    """`count` receipts as `new_receipt` makes them (each `secrets.token_urlsafe(16)`), from
+    one read of the OS CSPRNG."""
+    receipts: list[str] = []
+    while len(receipts) < count:
+        pool = secrets.token_bytes(16 * (count - len(receipts) + 1))
+        for start in range(0, len(pool), 16):
+            receipt = base64.urlsafe_b64encode(pool[start : start + 16]).rstrip(b"=").decode()
+            if receipt[0].isalnum() and len(receipts) < count:
+                receipts.append(receipt)
+    return receipts
 
 
 def _insert_ignoring_conflicts(session: Session, table: type, values: dict) -> int | None:
@@ -111,43 +124,6 @@ def budget_version_id(session: Session, slug: str, digest: str, line_ids: Sequen
         BudgetVersion.slug == slug, BudgetVersion.digest == digest
     )
     return session.execute(query).scalar_one()
-
-
-def save_submission(session: Session, new: NewSubmission) -> str:
-    """Store a submission exactly once per ballot token and return its receipt.
-
-    A retry with the same token and the same choices returns the original receipt;
-    the same token with different choices raises TokenReused.
-    """
-    version_id = budget_version_id(session, new.budget_slug, new.budget_digest, new.line_ids)
-    receipt = new_receipt()
-    submission_id = _insert_ignoring_conflicts(
-        session,
-        Submission,
-        {
-            "budget_slug": new.budget_slug,
-            "budget_version_id": version_id,
-            "nonce": new.nonce,
-            "receipt": receipt,
-            "fingerprint": new.fingerprint,
-            "created_at": datetime.now(UTC),
-            "synthetic": new.synthetic,
-            "locale": new.locale,
-            "amounts": pack_amounts(new.line_ids, new.amounts),
-            "answers": _answers_json(new),
-        },
-    )
-    if submission_id is None:
-        existing = session.execute(
-            select(Submission.receipt, Submission.fingerprint).where(
-                Submission.budget_slug == new.budget_slug, Submission.nonce == new.nonce
-            )
-        ).one()
-        if existing.fingerprint != new.fingerprint:
-            raise TokenReused(new.nonce)
-        return existing.receipt
-    _insert_details(session, [(submission_id, new)])
-    return receipt
 
 
 def _answers_json(new: NewSubmission) -> str:

@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from budget_sim import charts, resources
 from budget_sim.settings import Settings, get_settings
-from budget_sim.storage import Database
+from budget_sim.storage import Database, SubmissionWriter
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
@@ -46,6 +46,7 @@ class State(TypedDict):
     settings: Settings
     budgets: Registry  # slug -> Budget, following the database (every worker)
     database: Database
+    submissions: SubmissionWriter  # group commit of resident submissions
     templates: Jinja2Blocks
     ballots: BallotSigner
     insights: InsightCache
@@ -92,17 +93,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         budgets = Registry(settings, database)  # budget_data/ + published, kept current
         if settings.warm_insights:
             insights.warm(budgets.values())
+        submissions = SubmissionWriter(database).start()
         try:
             yield {
                 "settings": settings,
                 "budgets": budgets,
                 "database": database,
+                "submissions": submissions,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
                 "insights": insights,
             }
         finally:
             insights.close()
+            await submissions.close()  # what is queued is stored first
             database.dispose()
 
     routes = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -23,7 +24,7 @@ class BallotSigner:
     secret_key: str
     max_age_seconds: int
 
-    @property
+    @cached_property  # made once: a submission checks its token with it
     def _serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.secret_key, salt="budget-sim.ballot")
 

@@ -10,8 +10,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from budget_sim.forms import ParsedForm, line_field, max_fields, parse_resident_form
-from budget_sim.model import Budget, check
+from budget_sim.forms import (
+    FormTooLarge,
+    ParsedForm,
+    line_field,
+    max_fields,
+    parse_resident_form,
+    parse_urlencoded,
+)
+from budget_sim.model import Budget, is_feasible
 from budget_sim.storage import (
     DraftContent,
     NewSubmission,
@@ -19,7 +26,6 @@ from budget_sim.storage import (
     get_draft,
     get_submission,
     save_draft,
-    save_submission,
 )
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n, registry
@@ -33,6 +39,7 @@ from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 SUMMARY_BLOCKS = ["summary", "department_totals"]
+FIELD_MAX_BYTES = 16 * 1024
 
 
 def _budget(request: Request) -> Budget:
@@ -81,9 +88,11 @@ async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapp
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise HTTPException(415, f"Send the form as {FORM_TYPE}.")
-    form = await request.form(max_files=0, max_fields=max_fields(budget), max_part_size=16 * 1024)
-    raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    return parse_resident_form(form.multi_items(), budget), raw
+    try:
+        items = parse_urlencoded(await request.body(), max_fields(budget), FIELD_MAX_BYTES)
+    except FormTooLarge as error:
+        raise HTTPException(400, str(error)) from error
+    return parse_resident_form(items, budget), dict(items)
 
 
 def home(request: Request) -> Response:
@@ -168,32 +177,31 @@ async def submit(request: Request) -> Response:
         raise HTTPException(
             403, "This form was not issued by this site for this budget."
         ) from error
-    if not form.ok or check(budget, form.amounts):
+    if not form.ok or not is_feasible(budget, form.amounts):
         page = simulator_page(budget, form.ballot, form, display=display, attempted=True)
         return _render(request, budget, page, status=422)
-    amounts = {
-        line_id: form.amounts.get(line_id, baseline)
-        for line_id, baseline in budget.lines.select("id", "amount").iter_rows()
-    }
+    amounts = {line.id: form.amounts.get(line.id, line.amount) for line in budget.line_rules}
     new = NewSubmission(
         budget_slug=budget.slug,
         budget_digest=budget.version,
-        line_ids=budget.line_ids,
+        line_ids=list(amounts),  # every line, in the budget's order
         nonce=nonce,
         amounts=amounts,
         answers=form.answers,
         comments=form.comments,
         locale=display.locale,
     )
-    try:
-        receipt = await run_in_threadpool(_store, request, new)
+    try:  # acknowledged (the 303) only once the transaction holding it has committed
+        receipt = await request.state.submissions.submit(new)
     except TokenReused:
         notice = i18n.gettext(
             "This form was already submitted with different amounts. "
             "Your new choices are below: submit again to send them as a new budget."
         )
         return _try_again(request, budget, form, display, notice)
-    url = path_for(request, "receipt", slug=budget.slug, receipt=receipt)
+    # the app's own path (the base path is added on the way out, web/urls.py), from the route
+    # itself rather than by trying every route of the app in turn
+    url = RECEIPT_ROUTE.url_path_for("receipt", slug=budget.slug, receipt=receipt)
     return RedirectResponse(f"{url}{display.query()}", status_code=303)
 
 
@@ -204,11 +212,6 @@ def _try_again(
     ballot = request.state.ballots.issue(budget.slug)
     page = simulator_page(budget, ballot, form, display=display, attempted=True, notice=notice)
     return _render(request, budget, page, status=422)
-
-
-def _store(request: Request, new: NewSubmission) -> str:
-    with request.state.database.writing() as session:
-        return save_submission(session, new)
 
 
 def receipt(request: Request) -> Response:
@@ -318,3 +321,4 @@ routes = [
     Route("/b/{slug}/draft", save_draft_link, name="save_draft", methods=["POST"]),
     Route("/b/{slug}/d/{key}", draft, name="draft", methods=["GET"]),
 ]
+RECEIPT_ROUTE = next(route for route in routes if route.name == "receipt")

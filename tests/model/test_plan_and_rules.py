@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+
 import polars as pl
 import pytest
 
+from budget_sim import resources
+from budget_sim.data import load_package
 from budget_sim.model import (
     LINE_SCHEMA,
     BalanceRule,
@@ -161,3 +166,57 @@ def test_default_limits_sit_on_the_step_grid():
         assert (row["max"] - row["amount"]) % row["step"] == 0
         assert row["min"] >= row["amount"] * 0.9 - 1 and row["max"] <= row["amount"] * 1.1 + 1
     assert derived["min"][0] == 280_250_000_00 - 10 * 2_800_000_00
+
+
+def _random_plans(budget, rng: random.Random, count: int):
+    """Plans near the rules' edges: steps up and down (some past min/max), off-step amounts,
+    locked lines moved, negative amounts, unknown lines, and plans rebalanced to meet the rule."""
+    lines = list(budget.line_rules)
+    for _ in range(count):
+        plan = {}
+        for line in rng.sample(lines, k=rng.randint(0, min(6, len(lines)))):
+            step = line.step or 1
+            plan[line.id] = rng.choice(
+                [
+                    line.amount + step * rng.randint(-12, 12),
+                    line.amount + rng.randint(1, step + 1),
+                    line.min if line.min is not None else line.amount,
+                    line.max if line.max is not None else line.amount,
+                    -step,
+                    line.amount,
+                ]
+            )
+        if rng.random() < 0.1:
+            plan["no-such-line"] = 0
+        if rng.random() < 0.5:  # undo the moves' net effect on one adjustable expense line
+            summary = summarize(budget, apply_plan(budget, plan))
+            free = [li for li in lines if not li.locked and not li.revenue and li.step]
+            target = rng.choice(free)
+            plan[target.id] = plan.get(target.id, target.amount) - summary.gap
+        yield plan
+
+
+@pytest.mark.parametrize("rule", list(BalanceRule))
+def test_fast_feasibility_agrees_with_the_full_check_on_the_hand_made_budget(rule):
+    rng = random.Random(7)
+    for tolerance, variant in [(0, "as is"), (10_00, "as is"), (0, "no revenue"), (0, "min < 0")]:
+        budget = make_budget(rule, tolerance)
+        if variant == "no revenue":  # a fixed envelope: spending must fit the city's total
+            budget = replace(budget, lines=budget.lines.filter(pl.col("kind") == "expense"))
+        elif variant == "min < 0":  # a line that is not an offset may still not go negative
+            lower = pl.when(pl.col("id") == "parks").then(-30_00).otherwise("min")
+            budget = replace(budget, lines=budget.lines.with_columns(min=lower))
+        plans = list(_random_plans(budget, rng, 150))
+        verdicts = [is_feasible(budget, plan) for plan in plans]
+        assert verdicts == [not check(budget, plan) for plan in plans]
+        assert any(verdicts) and not all(verdicts)
+
+
+@pytest.mark.parametrize("slug", ["cambridge-fy2026", "chicago-fy2026", "oakland-fy2023"])
+def test_fast_feasibility_agrees_with_the_full_check_on_the_real_budgets(slug):
+    budget = load_package(resources.budget_data() / slug)
+    rng = random.Random(slug)
+    plans = [{}, *_random_plans(budget, rng, 100)]
+    verdicts = [is_feasible(budget, plan) for plan in plans]
+    assert verdicts == [not check(budget, plan) for plan in plans]
+    assert any(verdicts) and not all(verdicts)

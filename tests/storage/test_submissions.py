@@ -193,3 +193,11 @@ def test_sqlite_pragmas_on_every_connection(database):
                 got = str(connection.exec_driver_sql(f"PRAGMA {name}").scalar()).upper()
                 expected = {"FULL": "2", "ON": "1"}.get(value, value).upper()
                 assert got == expected, name
+
+
+def test_fingerprint_is_the_one_earlier_releases_stored():
+    """A ballot submitted before an upgrade and retried after it must get its receipt back,
+    not a refusal: the fingerprint of the same choices never changes."""
+    new = submission(comments={"": "More trees — and shade"})
+    expected = "762307e9839d7aff54e85166b2a68c05ceb2af886f2d5aef87c9c439c6c21436"
+    assert new.fingerprint == expected

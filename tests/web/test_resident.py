@@ -69,7 +69,7 @@ def test_submit_stores_then_redirects_to_the_permalink(client, budget, rows):
     response = client.post(f"/b/{SLUG}/submit", data=form)
     assert response.status_code == 303
     permalink = response.headers["location"]
-    assert re.fullmatch(rf"/b/{SLUG}/r/[A-Za-z0-9_-]{{22,}}", permalink)
+    assert re.fullmatch(rf"/b/{SLUG}/r/[A-Za-z0-9_-]{{22,}}", permalink)  # a path: any proxy
     assert rows.submissions() == 1
 
     receipt = client.get(permalink)
