@@ -116,16 +116,18 @@ async def recalculate(request: Request) -> Response:
         _reset(form, form.reset)
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
     page = simulator_page(budget, ballot, form, display=display)
+    status = 422 if form.foreign else 200  # fields our own form never sends: a crafted request
     if wants_fragment(request):
         response = request.state.templates.TemplateResponse(
             request,
             "resident/simulator.html",
             {"page": page, "display": display, "fragment": True},
             block_names=SUMMARY_BLOCKS,
+            status_code=status,
             headers=_resident_headers(budget),
         )
     else:
-        response = _render(request, budget, page)
+        response = _render(request, budget, page, status=status)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -265,6 +267,13 @@ async def save_draft_link(request: Request) -> Response:
         raise HTTPException(
             403, "This form was not issued by this site for this budget."
         ) from error
+    if not form.ok:  # save nothing rather than drop what cannot be read (LOW-4)
+        notice = i18n.gettext(
+            "Nothing was saved: some of what you typed cannot be kept. "
+            "Fix the fields marked below, then save the draft again."
+        )
+        page = simulator_page(budget, form.ballot, form, display=display, notice=notice)
+        return _render(request, budget, page, status=422)
     baseline = dict(budget.lines.select("id", "amount").iter_rows())
     content = DraftContent(
         amounts={k: v for k, v in form.amounts.items() if baseline.get(k) != v},
