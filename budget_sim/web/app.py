@@ -20,6 +20,7 @@ from budget_sim.storage import Database
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
+    paths,
     public_results,
     resident,
     staff,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             database.dispose()
 
     routes = [
+        *paths.routes,  # first: an address with a control character is a 404 before any view
         *resident.routes,
         *public_results.routes,
         *staff.routes,

@@ -15,11 +15,14 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
+from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import (
     SignedIn,
     clear_session_cookie,
     client_address,
+    has_control,
     now,
+    printable,
     render,
     same_origin,
     set_session_cookie,
@@ -114,12 +117,15 @@ async def login(request: Request) -> Response:
     email = str(form.get("email", "")).strip().lower()[:EMAIL_MAX]
     password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
     target = _safe_next(str(form.get("next", "")))
+    problem = None
     if not email or not password:
+        problem = "Enter your email and password."
+    elif has_control(email):
+        problem = "An email address holds no control characters (such as NUL): type it again."
+        email = printable(email)
+    if problem:
         return render(
-            request,
-            "login.html",
-            {"next": target, "email": email, "error": "Enter your email and password."},
-            400,
+            request, "login.html", {"next": target, "email": email, "error": problem}, 400
         )
     token, error, status = await run_in_threadpool(_sign_in, request, email, password)
     if token is None:
@@ -362,7 +368,10 @@ routes = [
     Route("/staff/users", users, name="staff_users", methods=["GET"]),
     Route("/staff/users/invite", invite, name="staff_invite", methods=["POST"]),
     Route(
-        "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
+        f"/staff/users/{{user_id:{ROW}}}/active",
+        set_active,
+        name="staff_set_active",
+        methods=["POST"],
     ),
     Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
     Route("/staff/invite/{token}", invite_page, name="invite_page", methods=["GET"]),
