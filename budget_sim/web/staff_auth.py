@@ -117,8 +117,8 @@ async def check_csrf(
             403,
             "This form has expired or did not come from this site. Reload the page and try again.",
         )
-    for name, value in values.items():
-        if has_control(name) or has_control(value):
+    for name, value in form.multi_items():  # every value, repeated names included
+        if isinstance(value, str) and (has_control(name) or has_control(value)):
             raise HTTPException(
                 400,
                 f"“{printable(name)}” holds a control character (such as NUL), which this form "
