@@ -12,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from budget_sim.errors import Conflict
-from budget_sim.storage.tables import AuditEntry, LoginAttempt, StaffSession, StaffUser
+from budget_sim.storage.tables import (
+    ApiToken,
+    AuditEntry,
+    LoginAttempt,
+    StaffSession,
+    StaffUser,
+)
 
 ALL_BUDGETS = "*"
 
@@ -116,11 +122,19 @@ def set_password(session: Session, user_id: int, password_hash: str) -> None:
     )
 
 
-def set_active(session: Session, user_id: int, active: bool, now: datetime) -> None:
-    """Enable or disable an account; disabling ends its sessions at once."""
+def set_active(session: Session, user_id: int, active: bool, now: datetime) -> int:
+    """Enable or disable an account. Disabling ends its sessions and revokes its API tokens at
+    once, for good: enabling it again revives neither. Returns how many tokens it revoked."""
     session.execute(update(StaffUser).where(StaffUser.id == user_id).values(active=active))
-    if not active:
-        end_sessions_of(session, user_id, now)
+    if active:
+        return 0
+    end_sessions_of(session, user_id, now)
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return revoked.rowcount  # type: ignore[attr-defined]
 
 
 def record_attempt(

@@ -30,6 +30,7 @@ from budget_sim.web.staff_auth import (
 )
 
 EMAIL_MAX = 254
+ALL = staff_db.ALL_BUDGETS  # the invitation's "All budgets" box
 
 
 def _safe_next(target: str | None) -> str:
@@ -207,10 +208,11 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
         problems["name"] = "Enter the person's name (at most 200 characters)."
     if role not in accounts.ROLES:
         problems["role"] = f"Choose a role: {', '.join(accounts.ROLES)}."
-    unknown = [slug for slug in chosen if slug not in request.state.budgets]
+    unknown = [slug for slug in chosen if slug not in request.state.budgets and slug != ALL]
     if unknown:
         problems["budgets"] = f"Unknown budget(s): {', '.join(unknown)}."
-    all_budgets = role == "admin" or "*" in chosen or not chosen
+    all_budgets = role == "admin" or ALL in chosen  # an analyst gets only what is ticked
+    chosen = [slug for slug in chosen if slug != ALL]
     token = accounts.new_token()
 
     def create() -> None:
@@ -262,7 +264,13 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
         "users.html",
         {
             **context,
-            "invited": {"email": email, "link": link, "days": accounts.INVITE_LIFETIME.days},
+            "invited": {
+                "email": email,
+                "role": role,
+                "budgets": None if all_budgets else chosen,
+                "link": link,
+                "days": accounts.INVITE_LIFETIME.days,
+            },
         },
     )
 
@@ -280,13 +288,13 @@ async def set_active(request: Request, signed_in: SignedIn, form: dict[str, str]
             target = staff_db.staff_by_id(session, user_id)
             if target is None:
                 return False
-            staff_db.set_active(session, user_id, active, moment)
+            revoked = staff_db.set_active(session, user_id, active, moment)
             staff_db.audit(
                 session,
                 "enabled staff" if active else "disabled staff",
                 now=moment,
                 user_id=signed_in.user.id,
-                detail=target.email,
+                detail=target.email + (f" ({revoked} API tokens revoked)" if revoked else ""),
                 address=client_address(request),
             )
         return True
