@@ -1,5 +1,5 @@
-"""Staff pages: sign-in and sign-out, the staff home, staff accounts and invitations (admin),
-the audit log (admin)."""
+"""Staff pages: sign-out (sign-in is `sign_in`), the staff home, staff accounts and invitations
+(admin), the audit log (admin)."""
 
 from __future__ import annotations
 
@@ -15,127 +15,20 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
+from budget_sim.web import sign_in
 from budget_sim.web.paths import ROW
+from budget_sim.web.sign_in import EMAIL_MAX, hashing
 from budget_sim.web.staff_auth import (
     SignedIn,
     clear_session_cookie,
     client_address,
-    has_control,
     now,
-    printable,
     render,
     same_origin,
-    set_session_cookie,
     staff_view,
 )
 
-EMAIL_MAX = 254
 ALL = staff_db.ALL_BUDGETS  # the invitation's "All budgets" box
-
-
-def _safe_next(target: str | None) -> str:
-    """Only our own staff pages: never an open redirect."""
-    if (
-        target
-        and target.startswith("/staff")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
-        return target
-    return "/staff"
-
-
-async def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
-
-
-def _locked_until(session, email: str, address: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
-    moment = now()
-    since = moment - accounts.THROTTLE_WINDOW
-    for scope, limit, kwargs in (
-        ("account", accounts.ACCOUNT_FAILURE_LIMIT, {"email": email}),
-        ("address", accounts.ADDRESS_FAILURE_LIMIT, {"address": address}),
-    ):
-        failures, latest = staff_db.recent_failures(session, since, **kwargs)
-        if failures >= limit and latest is not None:
-            return scope, (latest + accounts.THROTTLE_WINDOW).strftime("%H:%M UTC")
-    return None
-
-
-def _sign_in(request: Request, email: str, password: str) -> tuple[str | None, str | None, int]:
-    """(session token, error message, status). Every attempt is recorded."""
-    address = client_address(request)
-    moment = now()
-    with request.state.database.writing() as session:
-        locked = _locked_until(session, email, address)
-        if locked is not None:
-            scope, until = locked
-            staff_db.record_attempt(session, email, address, False, moment)
-            staff_db.audit(
-                session,
-                "sign-in refused: throttled",
-                now=moment,
-                detail=f"{scope} {email}",
-                address=address,
-            )
-            who = "this account" if scope == "account" else "your network address"
-            return (
-                None,
-                (
-                    f"Too many failed sign-ins for {who}. For your security, sign-in is paused: "
-                    f"try again after {until}."
-                ),
-                429,
-            )
-        user = staff_db.staff_by_email(session, email)
-        good = accounts.verify_password(user.password_hash if user else None, password)
-        if not (user and good and user.active):
-            staff_db.record_attempt(session, email, address, False, moment)
-            staff_db.audit(
-                session,
-                "sign-in failed",
-                now=moment,
-                user_id=user.id if user else None,
-                detail=email,
-                address=address,
-            )
-            return None, "That email and password do not match an active account.", 401
-        staff_db.record_attempt(session, email, address, True, moment)
-        if user.password_hash and accounts.needs_rehash(user.password_hash):
-            staff_db.set_password(session, user.id, accounts.hash_password(password))
-        token = accounts.new_token()
-        staff_db.start_session(
-            session, user.id, accounts.token_digest(token), accounts.new_token(), moment
-        )
-        staff_db.audit(session, "signed in", now=moment, user_id=user.id, address=address)
-    return token, None, 303
-
-
-async def login(request: Request) -> Response:
-    if not same_origin(request):
-        raise HTTPException(403, "Sign in from this site's own page.")
-    form = await request.form(max_files=0, max_fields=10)
-    email = str(form.get("email", "")).strip().lower()[:EMAIL_MAX]
-    password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
-    target = _safe_next(str(form.get("next", "")))
-    problem = None
-    if not email or not password:
-        problem = "Enter your email and password."
-    elif has_control(email):
-        problem = "An email address holds no control characters (such as NUL): type it again."
-        email = printable(email)
-    if problem:
-        return render(
-            request, "login.html", {"next": target, "email": email, "error": problem}, 400
-        )
-    token, error, status = await run_in_threadpool(_sign_in, request, email, password)
-    if token is None:
-        return render(
-            request, "login.html", {"next": target, "email": email, "error": error}, status
-        )
-    response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, token)
-    return response
 
 
 @staff_view()
@@ -353,9 +246,11 @@ async def accept_invite(request: Request) -> Response:
             400,
         )
 
+    new_hash = await hashing(accounts.hash_password, password)  # outside any transaction
+
     def save() -> None:
         with request.state.database.writing() as session:
-            staff_db.set_password(session, user.id, accounts.hash_password(password))
+            staff_db.set_password(session, user.id, new_hash)
             staff_db.audit(
                 session,
                 "accepted invitation",
@@ -369,8 +264,7 @@ async def accept_invite(request: Request) -> Response:
 
 
 routes = [
-    Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
-    Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
+    *sign_in.routes,
     Route("/staff/logout", logout, name="staff_logout", methods=["POST"]),
     Route("/staff", home, name="staff_home", methods=["GET"]),
     Route("/staff/users", users, name="staff_users", methods=["GET"]),

@@ -1,0 +1,213 @@
+"""Staff sign-ins beside resident submissions (review reliability.md HIGH-1; AUTH-03 allows at most
++50 ms on the submissions' p95 during a sign-in flood).
+
+A real `budget-sim serve` (one process) on a fresh, migrated SQLite database. --clients threads
+post the Cambridge simulator form unchanged, each with its own ballot (minted with the server's
+key, as `ingest.py` does), in three phases of --seconds each: alone, beside --signers threads
+signing in with the right password in a loop, and alone again. A submission counts when the
+server answers 303 to its receipt; a sign-in when it answers 303 with a session cookie.
+
+`--checkout DIR` serves the code of another source tree (say, an older commit exported with
+`git archive`, with `static/vendor/` copied in) with this virtual environment, so that before
+and after are measured the same way.
+
+    .venv/bin/python benchmarks/login_flood.py [--clients 4] [--signers 2] [--seconds 10]
+        [--checkout DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    HOST,
+    ROOT,
+    VENV_BIN,
+    free_port,
+    git_state,
+    http_get,
+    running_server,
+    simulator_form,
+    temporary_instance,
+)
+
+SLUG = "cambridge-fy2026"
+SECRET = "benchmark-only-secret-key-not-for-production"  # as temporary_instance sets it
+EMAIL, PASSWORD = "flood@city.example", "benchmark passphrase 2026"
+
+
+class Loop:
+    """Threads repeating one request until stopped; the latency of each success."""
+
+    def __init__(self, threads: int, request: callable) -> None:  # type: ignore[valid-type]
+        self.threads, self.request = threads, request
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.failures: dict[str, int] = {}
+
+    def _run(self, port: int) -> None:
+        connection = http.client.HTTPConnection(HOST, port, timeout=60)
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            try:
+                ok, what = self.request(connection)
+            except (OSError, http.client.HTTPException) as error:
+                ok, what = False, type(error).__name__
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, port, timeout=60)
+            elapsed = time.perf_counter() - started
+            with self.lock:
+                if ok:
+                    self.latencies.append(elapsed)
+                else:
+                    self.failures[what] = self.failures.get(what, 0) + 1
+        connection.close()
+
+    def start(self, port: int) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self._run, args=(port,)) for _ in range(self.threads)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def finish(self, threads: list[threading.Thread]) -> None:
+        self.stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def submitter(fields: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    from budget_sim.web.ballots import BallotSigner
+
+    signer = BallotSigner(SECRET, 24 * 3600)
+
+    def post(connection: http.client.HTTPConnection) -> tuple[bool, str]:
+        ballot = signer.issue(SLUG)
+        body = urllib.parse.urlencode([(k, ballot if k == "ballot" else v) for k, v in fields])
+        connection.request(
+            "POST",
+            f"/b/{SLUG}/submit",
+            body=body.encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        response.read()
+        location = response.getheader("Location") or ""
+        return response.status == 303 and "/r/" in location, f"HTTP {response.status}"
+
+    return post
+
+
+def signer(port: int):  # type: ignore[no-untyped-def]
+    body = urllib.parse.urlencode({"email": EMAIL, "password": PASSWORD, "next": "/staff"})
+
+    def post(connection: http.client.HTTPConnection) -> tuple[bool, str]:
+        connection.request(
+            "POST",
+            "/staff/login",
+            body=body.encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": f"http://{HOST}:{port}",
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        cookie = response.getheader("Set-Cookie") or ""
+        return response.status == 303 and "budget-sim-staff" in cookie, f"HTTP {response.status}"
+
+    return post
+
+
+def summary(loop: Loop, seconds: float) -> dict:
+    latencies = sorted(loop.latencies)
+    if not latencies:
+        return {"count": 0, "failures": loop.failures}
+    return {
+        "count": len(latencies),
+        "per_second": round(len(latencies) / seconds, 1),
+        "p50_ms": round(1000 * statistics.median(latencies), 1),
+        "p95_ms": round(1000 * latencies[int(0.95 * (len(latencies) - 1))], 1),
+        "max_ms": round(1000 * latencies[-1], 1),
+        "failures": loop.failures,
+    }
+
+
+def phase(port: int, fields: list, args: argparse.Namespace, *, signing: bool) -> dict:
+    submissions = Loop(args.clients, submitter(fields))
+    sign_ins = Loop(args.signers, signer(port)) if signing else None
+    threads = submissions.start(port)
+    others = sign_ins.start(port) if sign_ins else []
+    started = time.perf_counter()
+    time.sleep(args.seconds)
+    wall = time.perf_counter() - started
+    if sign_ins:
+        sign_ins.finish(others)
+    submissions.finish(threads)
+    result = {"submissions": summary(submissions, wall)}
+    if sign_ins:
+        result["sign_ins"] = summary(sign_ins, wall)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--signers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--checkout", type=Path, default=ROOT)
+    args = parser.parse_args()
+    checkout = args.checkout.resolve()
+    print(f"python {platform.python_version()}, load average {os.getloadavg()}")
+    print(f"serving {checkout}" + (f" at {git_state()}" if checkout == ROOT else ""))
+    with temporary_instance() as instance:
+        env = {
+            **instance.env,
+            "BUDGET_SIM_WARM_INSIGHTS": "false",
+            "PYTHONPATH": str(checkout),  # the code served: this tree, or --checkout
+        }
+        subprocess.run(
+            [sys.executable, "-m", "budget_sim", "create-staff", EMAIL, "--password-stdin"],
+            env=env,
+            cwd=checkout,
+            input=PASSWORD,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        port, log = free_port(), instance.folder / "server.log"
+        command = [sys.executable, "-m", "budget_sim", "serve", "--host", HOST, "--port", str(port)]
+        with running_server(command, env, port, log) as server:
+            form = simulator_form(http_get(f"{server.base}/b/{SLUG}"), like_browser=False)
+            fields = [(k, form.before if k == form.moved else v) for k, v in form.fields]
+            results = {
+                "alone": phase(port, fields, args, signing=False),
+                "with sign-ins": phase(port, fields, args, signing=True),
+                "alone again": phase(port, fields, args, signing=False),
+            }
+    print(json.dumps(results, indent=1))
+    print("| phase | submissions | p50 | p95 | max | sign-ins |")
+    print("|---|---|---|---|---|---|")
+    for name, result in results.items():
+        s, signed = result["submissions"], result.get("sign_ins", {})
+        print(
+            f"| {name} | {s['count']:,} | {s.get('p50_ms')} ms | {s.get('p95_ms')} ms | "
+            f"{s.get('max_ms')} ms | {signed.get('count', '')} |"
+        )
+
+
+if __name__ == "__main__":
+    assert VENV_BIN.exists()
+    main()
