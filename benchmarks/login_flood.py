@@ -22,12 +22,14 @@ import http.client
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,12 +37,15 @@ from _common import (  # noqa: E402
     HOST,
     ROOT,
     VENV_BIN,
+    OthersMeter,
+    Server,
     free_port,
     git_state,
     http_get,
     running_server,
     simulator_form,
     temporary_instance,
+    wait_until_quiet,
 )
 
 SLUG = "cambridge-fy2026"
@@ -48,10 +53,26 @@ SECRET = "benchmark-only-secret-key-not-for-production"  # as temporary_instance
 EMAIL, PASSWORD = "flood@city.example", "benchmark passphrase 2026"
 
 
+Request = Callable[[http.client.HTTPConnection], tuple[bool, str]]  # (succeeded, else what)
+
+
+class Meter(OthersMeter):
+    """CPU used by processes other than the server and this script (whose threads are the
+    load here, not a child process)."""
+
+    @staticmethod
+    def _children_seconds() -> float:
+        used = 0.0
+        for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF):
+            usage = resource.getrusage(who)
+            used += usage.ru_utime + usage.ru_stime
+        return used
+
+
 class Loop:
     """Threads repeating one request until stopped; the latency of each success."""
 
-    def __init__(self, threads: int, request: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, threads: int, request: Request) -> None:
         self.threads, self.request = threads, request
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -88,7 +109,7 @@ class Loop:
             thread.join()
 
 
-def submitter(fields: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+def submitter(fields: list[tuple[str, str]]) -> Request:
     from budget_sim.web.ballots import BallotSigner
 
     signer = BallotSigner(SECRET, 24 * 3600)
@@ -110,7 +131,7 @@ def submitter(fields: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
     return post
 
 
-def signer(port: int):  # type: ignore[no-untyped-def]
+def signer(port: int) -> Request:
     body = urllib.parse.urlencode({"email": EMAIL, "password": PASSWORD, "next": "/staff"})
 
     def post(connection: http.client.HTTPConnection) -> tuple[bool, str]:
@@ -145,9 +166,12 @@ def summary(loop: Loop, seconds: float) -> dict:
     }
 
 
-def phase(port: int, fields: list, args: argparse.Namespace, *, signing: bool) -> dict:
+def phase(server: Server, fields: list, args: argparse.Namespace, *, signing: bool) -> dict:
+    port = int(server.base.rsplit(":", 1)[1])
     submissions = Loop(args.clients, submitter(fields))
     sign_ins = Loop(args.signers, signer(port)) if signing else None
+    meter = Meter(server.pid)
+    meter.start()
     threads = submissions.start(port)
     others = sign_ins.start(port) if sign_ins else []
     started = time.perf_counter()
@@ -156,7 +180,7 @@ def phase(port: int, fields: list, args: argparse.Namespace, *, signing: bool) -
     if sign_ins:
         sign_ins.finish(others)
     submissions.finish(threads)
-    result = {"submissions": summary(submissions, wall)}
+    result = {"submissions": summary(submissions, wall), "others_cpu": round(meter.stop(), 2)}
     if sign_ins:
         result["sign_ins"] = summary(sign_ins, wall)
     return result
@@ -188,23 +212,24 @@ def main() -> None:
             capture_output=True,
         )
         port, log = free_port(), instance.folder / "server.log"
+        wait_until_quiet()
         command = [sys.executable, "-m", "budget_sim", "serve", "--host", HOST, "--port", str(port)]
         with running_server(command, env, port, log) as server:
             form = simulator_form(http_get(f"{server.base}/b/{SLUG}"), like_browser=False)
             fields = [(k, form.before if k == form.moved else v) for k, v in form.fields]
             results = {
-                "alone": phase(port, fields, args, signing=False),
-                "with sign-ins": phase(port, fields, args, signing=True),
-                "alone again": phase(port, fields, args, signing=False),
+                "alone": phase(server, fields, args, signing=False),
+                "with sign-ins": phase(server, fields, args, signing=True),
+                "alone again": phase(server, fields, args, signing=False),
             }
     print(json.dumps(results, indent=1))
-    print("| phase | submissions | p50 | p95 | max | sign-ins |")
-    print("|---|---|---|---|---|---|")
+    print("| phase | submissions | p50 | p95 | max | sign-ins | others' CPU |")
+    print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
         s, signed = result["submissions"], result.get("sign_ins", {})
         print(
             f"| {name} | {s['count']:,} | {s.get('p50_ms')} ms | {s.get('p95_ms')} ms | "
-            f"{s.get('max_ms')} ms | {signed.get('count', '')} |"
+            f"{s.get('max_ms')} ms | {signed.get('count', '')} | {result['others_cpu']:.0%} |"
         )
 
 

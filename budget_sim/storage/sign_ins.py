@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from budget_sim.storage.tables import LoginAttempt
@@ -59,7 +59,7 @@ def lock(session: Session, email: str, address: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
-def _failures(session: Session, since: datetime, *conditions) -> Failures:  # type: ignore[no-untyped-def]
+def _failures(session: Session, since: datetime, *conditions: ColumnElement[bool]) -> Failures:
     count, latest = session.execute(
         select(func.count(), func.max(LoginAttempt.at)).where(
             LoginAttempt.at >= since, LoginAttempt.success.is_(False), *conditions
@@ -96,6 +96,11 @@ def reserve(session: Session, email: str, address: str, now: datetime) -> int:
 
 def succeeded(session: Session, attempt_id: int) -> None:
     session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
+
+
+def failed(session: Session, attempt_id: int, now: datetime) -> None:
+    """The attempt's password did not match: it failed now (the wait runs from its answer)."""
+    session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(at=now))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -95,10 +95,11 @@ def _wait(history: sign_ins_db.History) -> Refused | None:
     return max(waits, key=lambda refused: refused.until, default=None)
 
 
-def reserve(database: Database, email: str, address: str, moment: datetime) -> Refused | Reserved:
+def reserve(database: Database, email: str, address: str) -> Refused | Reserved:
     """Step 1: refuse the attempt, or reserve it (as a failure) and find the account."""
     with database.writing() as session:
         sign_ins_db.lock(session, email, address)
+        moment = now()  # once the lock is held: attempts are recorded in the order they count
         history = sign_ins_db.history(session, email, address, moment - accounts.THROTTLE_WINDOW)
         refused = _wait(history)
         if refused is not None and refused.until > moment:
@@ -127,6 +128,7 @@ def finish(
     user, moment = reserved.user, now()
     with database.writing() as session:
         if not (user and good and user.active):
+            sign_ins_db.failed(session, reserved.attempt_id, moment)
             staff_db.audit(
                 session,
                 "sign-in failed",
@@ -190,9 +192,10 @@ async def login(request: Request) -> Response:
         return page(
             "An email address holds no control characters (such as NUL): type it again.", 400
         )
-    database, address, moment = request.state.database, client_address(request), now()
-    outcome = await run_in_threadpool(reserve, database, email, address, moment)
+    database, address = request.state.database, client_address(request)
+    outcome = await run_in_threadpool(reserve, database, email, address)
     if isinstance(outcome, Refused):
+        moment = now()
         retry = max(1, math.ceil((outcome.until - moment).total_seconds()))
         return page(wait_message(outcome, moment), 429, {"Retry-After": str(retry)})
     stored = outcome.user.password_hash if outcome.user else None

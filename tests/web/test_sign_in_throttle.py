@@ -12,13 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from budget_sim import accounts
 from budget_sim.storage import Database
 from budget_sim.storage import sign_ins as sign_ins_db
-from budget_sim.storage.tables import LoginAttempt
+from budget_sim.web import sign_in as sign_in_module
 from tests.web.conftest import SLUG, ballot_of
 from tests.web.test_staff import make_staff, sign_in, sql
 
@@ -45,13 +44,25 @@ def browsers(client):
         browser.__exit__(None, None, None)
 
 
-def age_attempts(url: str, seconds: float) -> None:
-    """Move every recorded attempt `seconds` into the past (as if that time had passed)."""
-    database = Database(url)
-    with database.writing() as session:
-        for attempt in session.scalars(select(LoginAttempt)):
-            attempt.at = attempt.at - timedelta(seconds=seconds)
-    database.dispose()
+class Clock:
+    """The time the sign-in code reads: real at first, then moved on by hand (so the test does
+    not depend on how fast this machine checks passwords)."""
+
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(sign_in_module, "now", clock)
+    return clock
 
 
 def checked(url: str) -> int:
@@ -59,7 +70,7 @@ def checked(url: str) -> int:
     return sql(url, "SELECT count(*) FROM login_attempts")[0][0]
 
 
-def test_wrong_passwords_slow_the_guesser_more_and_more(browsers, settings):
+def test_wrong_passwords_slow_the_guesser_more_and_more(browsers, settings, clock):
     url = settings.database_url
     make_staff(url, "ada@city.gov")
     guesser = browsers("10.0.0.66")
@@ -78,15 +89,15 @@ def test_wrong_passwords_slow_the_guesser_more_and_more(browsers, settings):
         assert refused.headers["retry-after"] == "1"
     assert checked(url) == accounts.ACCOUNT_FREE_FAILURES
 
-    age_attempts(url, 1.5)  # the second has passed: one more guess is checked...
+    clock.advance(1.5)  # the second has passed: one more guess is checked...
     assert sign_in(guesser, "ada@city.gov", WRONG).status_code == 401
     refused = sign_in(guesser, "ada@city.gov", WRONG)  # ...and the next waits twice as long
     assert refused.status_code == 429 and "wait 2 seconds" in refused.text
-    age_attempts(url, 2.5)
+    clock.advance(2.5)
     assert sign_in(guesser, "ada@city.gov", WRONG).status_code == 401
     assert "wait 4 seconds" in sign_in(guesser, "ada@city.gov").text
 
-    age_attempts(url, 4.5)  # the right password, once its turn comes, works from there too
+    clock.advance(4.5)  # the right password, once its turn comes, works from there too
     assert sign_in(guesser, "ada@city.gov").status_code == 303
     actions = [row[0] for row in sql(url, "SELECT action FROM audit_log")]
     assert actions.count("sign-in failed") == accounts.ACCOUNT_FREE_FAILURES + 2
@@ -94,10 +105,10 @@ def test_wrong_passwords_slow_the_guesser_more_and_more(browsers, settings):
     assert actions.count("signed in") == 1
 
 
-def test_the_wait_grows_to_at_most_a_quarter_of_an_hour(browsers, settings):
+def test_the_wait_grows_to_at_most_a_quarter_of_an_hour(browsers, settings, clock):
     url = settings.database_url
     make_staff(url, "ada@city.gov")
-    database, moment = Database(url), datetime.now(UTC)
+    database, moment = Database(url), clock.moment
     with database.writing() as session:  # 40 failures over the last day, the latest just now
         for n in range(40):
             sign_ins_db.reserve(
@@ -106,11 +117,11 @@ def test_the_wait_grows_to_at_most_a_quarter_of_an_hour(browsers, settings):
     database.dispose()
     refused = sign_in(browsers("10.0.0.66"), "ada@city.gov")
     assert refused.status_code == 429 and "wait 15 minutes" in refused.text
-    assert refused.headers["retry-after"] in ("899", "900")
+    assert refused.headers["retry-after"] == "900"
     assert checked(url) == 40
 
 
-def test_the_real_user_gets_in_from_an_address_that_has_not_failed(browsers, settings):
+def test_the_real_user_gets_in_from_an_address_that_has_not_failed(browsers, settings, clock):
     url = settings.database_url
     make_staff(url, "ada@city.gov")
     attacker, ada = browsers("203.0.113.9"), browsers("10.1.2.3")
@@ -126,7 +137,7 @@ def test_the_real_user_gets_in_from_an_address_that_has_not_failed(browsers, set
         assert refused.status_code == 429 and "wait" in refused.text
 
 
-def test_one_address_guessing_many_accounts_is_slowed_alone(browsers, settings):
+def test_one_address_guessing_many_accounts_is_slowed_alone(browsers, settings, clock):
     make_staff(settings.database_url, "ada@city.gov")
     guesser, office = browsers("203.0.113.9"), browsers("10.1.2.3")
     for n in range(accounts.ADDRESS_FREE_FAILURES):
@@ -137,7 +148,9 @@ def test_one_address_guessing_many_accounts_is_slowed_alone(browsers, settings):
     assert sign_in(office, "ada@city.gov").status_code == 303
 
 
-def test_concurrent_wrong_passwords_get_no_more_checks_than_the_free_ones(browsers, settings):
+def test_concurrent_wrong_passwords_get_no_more_checks_than_the_free_ones(
+    browsers, settings, clock
+):
     """20 guesses at once (the review saw 24 of 24 checked on PostgreSQL against a limit of 5):
     the count and the reservation are one atomic step in the database."""
     make_staff(settings.database_url, "ada@city.gov")
