@@ -4,15 +4,20 @@
 A real `budget-sim serve` (one process) on a fresh, migrated SQLite database. --clients threads
 post the Cambridge simulator form unchanged, each with its own ballot (minted with the server's
 key, as `ingest.py` does), in three phases of --seconds each: alone, beside --signers threads
-signing in with the right password in a loop, and alone again. A submission counts when the
+signing in with the right password (--sign-in-rate a second between them, the same load for
+any version of the code, or back to back with 0), and alone again. A submission counts when the
 server answers 303 to its receipt; a sign-in when it answers 303 with a session cookie.
+
+Then, in a child process running the same code, --lock-sign-ins sign-ins one after another
+through the app in process, timing how long their write transactions hold SQLite's write lock
+(during which no submission can be stored): a figure that other processes' load barely moves.
 
 `--checkout DIR` serves the code of another source tree (say, an older commit exported with
 `git archive`, with `static/vendor/` copied in) with this virtual environment, so that before
 and after are measured the same way.
 
     .venv/bin/python benchmarks/login_flood.py [--clients 4] [--signers 2] [--seconds 10]
-        [--checkout DIR]
+        [--sign-in-rate 4] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -72,8 +77,9 @@ class Meter(OthersMeter):
 class Loop:
     """Threads repeating one request until stopped; the latency of each success."""
 
-    def __init__(self, threads: int, request: Request) -> None:
-        self.threads, self.request = threads, request
+    def __init__(self, threads: int, request: Request, interval: float = 0.0) -> None:
+        """`interval`: each thread starts a request at most this often (0: back to back)."""
+        self.threads, self.request, self.interval = threads, request, interval
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.latencies: list[float] = []
@@ -81,8 +87,12 @@ class Loop:
 
     def _run(self, port: int) -> None:
         connection = http.client.HTTPConnection(HOST, port, timeout=60)
+        due = time.perf_counter()
         while not self.stop.is_set():
+            if self.stop.wait(max(0.0, due - time.perf_counter())):
+                break
             started = time.perf_counter()
+            due = started + self.interval
             try:
                 ok, what = self.request(connection)
             except (OSError, http.client.HTTPException) as error:
@@ -169,7 +179,8 @@ def summary(loop: Loop, seconds: float) -> dict:
 def phase(server: Server, fields: list, args: argparse.Namespace, *, signing: bool) -> dict:
     port = int(server.base.rsplit(":", 1)[1])
     submissions = Loop(args.clients, submitter(fields))
-    sign_ins = Loop(args.signers, signer(port)) if signing else None
+    interval = args.signers / args.sign_in_rate if args.sign_in_rate else 0.0
+    sign_ins = Loop(args.signers, signer(port), interval) if signing else None
     meter = Meter(server.pid)
     meter.start()
     threads = submissions.start(port)
@@ -186,13 +197,90 @@ def phase(server: Server, fields: list, args: argparse.Namespace, *, signing: bo
     return result
 
 
+def probe_lock(sign_ins: int) -> dict:
+    """In this process (whatever code PYTHONPATH names): sign in `sign_ins` times through the app
+    on a fresh SQLite file and time every write transaction, from the moment it holds the
+    process's write lock to its commit. Returns the medians per sign-in."""
+    import contextlib
+    import tempfile
+    from datetime import UTC, datetime
+
+    from starlette.testclient import TestClient
+
+    from budget_sim import accounts
+    from budget_sim.settings import Settings
+    from budget_sim.storage import Database, upgrade
+    from budget_sim.storage import staff as staff_db
+    from budget_sim.web import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="budget-sim-lock-"))
+    url = f"sqlite:///{folder / 'probe.db'}"
+    upgrade(url)
+    database = Database(url)
+    with database.writing() as session:
+        staff_db.create_staff(
+            session,
+            email=EMAIL,
+            name="Flood",
+            role="admin",
+            budgets=None,
+            password_hash=accounts.hash_password(PASSWORD),
+            now=datetime.now(UTC),
+        )
+    database.dispose()
+    held: list[float] = []
+    writing = Database.writing
+
+    @contextlib.contextmanager
+    def timed(self):  # noqa: ANN001, ANN202 - wraps Database.writing
+        with writing(self) as session:
+            started = time.perf_counter()
+            yield session
+        held.append(time.perf_counter() - started)  # after the commit, as the lock is let go
+
+    Database.writing = timed  # type: ignore[method-assign]
+    settings = Settings(
+        database_url=url, instance_dir=folder / "instance", secret_key=SECRET, warm_insights=False
+    )
+    per_sign_in: list[tuple[float, int]] = []
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        for _ in range(sign_ins):
+            held.clear()
+            started = time.perf_counter()
+            response = client.post(
+                "/staff/login",
+                data={"email": EMAIL, "password": PASSWORD, "next": "/staff"},
+                follow_redirects=False,
+            )
+            if response.status_code != 303:
+                raise RuntimeError(f"sign-in answered {response.status_code}")
+            per_sign_in.append((time.perf_counter() - started, len(held), sum(held)))
+    return {
+        "sign_ins": sign_ins,
+        "sign_in_ms": round(1000 * statistics.median(t for t, _, _ in per_sign_in), 1),
+        "write_transactions": statistics.median(n for _, n, _ in per_sign_in),
+        "write_lock_held_ms": round(1000 * statistics.median(h for _, _, h in per_sign_in), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--signers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--sign-in-rate",
+        type=float,
+        default=4.0,
+        help="sign-ins started a second, shared by the signers (0: each back to back)",
+    )
     parser.add_argument("--checkout", type=Path, default=ROOT)
+    parser.add_argument("--lock-sign-ins", type=int, default=30, help="sign-ins the probe times")
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # the child
     args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(probe_lock(args.lock_sign_ins)))
+        return
     checkout = args.checkout.resolve()
     print(f"python {platform.python_version()}, load average {os.getloadavg()}")
     print(f"serving {checkout}" + (f" at {git_state()}" if checkout == ROOT else ""))
@@ -201,6 +289,7 @@ def main() -> None:
             **instance.env,
             "BUDGET_SIM_WARM_INSIGHTS": "false",
             "PYTHONPATH": str(checkout),  # the code served: this tree, or --checkout
+            "PYTHONSAFEPATH": "1",  # not the working folder first (the server runs in ROOT)
         }
         subprocess.run(
             [sys.executable, "-m", "budget_sim", "create-staff", EMAIL, "--password-stdin"],
@@ -222,10 +311,27 @@ def main() -> None:
                 "with sign-ins": phase(server, fields, args, signing=True),
                 "alone again": phase(server, fields, args, signing=False),
             }
+        probe = subprocess.run(
+            [sys.executable, __file__, "--probe", "--lock-sign-ins", str(args.lock_sign_ins)],
+            env=env,
+            cwd=checkout,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results["write lock per sign-in"] = json.loads(probe.stdout.strip().splitlines()[-1])
     print(json.dumps(results, indent=1))
+    lock = results["write lock per sign-in"]
+    print(
+        f"one sign-in (median of {lock['sign_ins']}, in process): {lock['sign_in_ms']} ms, "
+        f"{lock['write_transactions']} write transactions holding SQLite's write lock "
+        f"{lock['write_lock_held_ms']} ms"
+    )
     print("| phase | submissions | p50 | p95 | max | sign-ins | others' CPU |")
     print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
+        if name == "write lock per sign-in":
+            continue
         s, signed = result["submissions"], result.get("sign_ins", {})
         print(
             f"| {name} | {s['count']:,} | {s.get('p50_ms')} ms | {s.get('p95_ms')} ms | "
