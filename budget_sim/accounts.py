@@ -4,8 +4,9 @@ session lifetimes. No storage, no web: both use these."""
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -17,10 +18,28 @@ ROLES = {
 PASSWORD_MIN_CHARS = 12
 PASSWORD_MAX_CHARS = 256
 
-# Throttling: failures counted over the window; past the limit, sign-in waits out the window.
-THROTTLE_WINDOW = timedelta(minutes=15)
-ACCOUNT_FAILURE_LIMIT = 5
-ADDRESS_FAILURE_LIMIT = 20
+# Throttling slows guessing without locking anyone out: failures are counted over a day; past
+# the free ones, each further attempt waits after the latest failure, 1 s doubling up to 15 min.
+# Refused attempts are not failures (they never extend the wait), and an address that has not
+# failed for an account is not slowed by that account's failures from elsewhere.
+THROTTLE_WINDOW = timedelta(hours=24)
+ACCOUNT_FREE_FAILURES = 5  # per account (from addresses that failed for it)
+ADDRESS_FREE_FAILURES = 20  # per network address (any account)
+FIRST_WAIT = timedelta(seconds=1)
+LONGEST_WAIT = timedelta(minutes=15)
+# argon2 takes 64 MiB and ~0.1 s of a core per check: at most half the cores check passwords,
+# so a burst of sign-ins always leaves the rest for residents.
+PASSWORD_CHECKS_AT_ONCE = max(1, (os.cpu_count() or 2) // 2)
+
+
+def next_attempt_at(failures: int, latest: datetime | None, free: int) -> datetime | None:
+    """When the next attempt may be checked after `failures` recent failures, the latest at
+    `latest`: at once (None) for the first `free`, then FIRST_WAIT after the latest failure,
+    doubling with each further failure, at most LONGEST_WAIT."""
+    if failures < free or latest is None:
+        return None
+    return latest + min(FIRST_WAIT * 2 ** min(failures - free, 20), LONGEST_WAIT)
+
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)

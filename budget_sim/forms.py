@@ -116,36 +116,57 @@ class ParsedForm:
     typed: dict[str, str] = field(default_factory=dict)  # raw text per line id, to re-show
     errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
     honeypot_filled: bool = False
+    # Fields our own form never sends (unknown or repeated names, files): a crafted request.
+    foreign: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
+GROUPS = ("amounts", "answers", "comments")  # where _group gathers the prefixed fields
+
+
 def _group(items: Iterable[tuple[str, Any]], parsed: ParsedForm) -> dict[str, Any]:
-    grouped: dict[str, Any] = {"amounts": {}, "answers": {}, "comments": {}}
+    """The form as ResidentForm reads it: prefixed fields gathered into their groups, the rest
+    as they came. A field named like a group is not a field of this form (never a group)."""
+    groups: dict[str, dict[str, str]] = {group: {} for group in GROUPS}
+    others: dict[str, str] = {}
     seen: set[str] = set()
-    groups = {  # "line.parks" -> amounts["parks"]; "comment" is the overall comment
-        LINE_PREFIX[:-1]: grouped["amounts"],
-        ANSWER_PREFIX[:-1]: grouped["answers"],
-        COMMENT_PREFIX[:-1]: grouped["comments"],
+    by_prefix = {  # "line.parks" -> amounts["parks"]; "comment" is the overall comment
+        LINE_PREFIX[:-1]: groups["amounts"],
+        ANSWER_PREFIX[:-1]: groups["answers"],
+        COMMENT_PREFIX[:-1]: groups["comments"],
     }
     for name, value in items:
         if not isinstance(value, str):
             parsed.errors[name] = N_("files are not accepted here")
+            parsed.foreign.add(name)
             continue
         if name in seen:
             parsed.errors[name] = N_("was sent more than once; send each field once")
+            parsed.foreign.add(name)
             continue
         seen.add(name)
         prefix, dot, key = name.partition(".")
-        if dot and prefix in groups:
-            groups[prefix][key] = value
+        if dot and prefix in by_prefix:
+            by_prefix[prefix][key] = value
         elif name == OVERALL_COMMENT:
-            grouped["comments"][""] = value
+            groups["comments"][""] = value
+        elif name in GROUPS:
+            parsed.errors[name] = N_("is not a field of this form")
+            parsed.foreign.add(name)
         else:
-            grouped[name] = value
-    return grouped
+            others[name] = value
+    return {**others, **groups}
+
+
+def _drop(grouped: dict[str, Any], loc: tuple[int | str, ...]) -> None:
+    """Leave out the value a validation problem points at."""
+    if len(loc) >= 2 and loc[0] in GROUPS:
+        grouped[str(loc[0])].pop(str(loc[1]), None)
+    elif loc:
+        grouped.pop(str(loc[0]), None)
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -177,8 +198,15 @@ def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> Par
         form = ResidentForm.model_validate(grouped)
     except ValidationError as error:
         for problem in error.errors():
-            parsed.errors.setdefault(_field_name(problem["loc"]), _message(problem))
-        return parsed
+            name = _field_name(problem["loc"])
+            parsed.errors.setdefault(name, _message(problem))
+            if problem["type"] == "extra_forbidden":
+                parsed.foreign.add(name)
+            _drop(grouped, problem["loc"])
+        try:  # the rest of what was sent is still read, so the page can show it again
+            form = ResidentForm.model_validate(grouped)
+        except ValidationError:  # pragma: no cover - every failing value was dropped
+            return parsed
     parsed.reset = form.reset
     _parse_amounts(form.amounts, budget, parsed)
     _parse_answers(form.answers, budget, parsed)

@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         description="Host names the site answers to (comma-separated; *.example.org for a "
         "domain's hosts; * for any), besides the host of base_url; any other Host gets 400",
     )
+    draft_max_age_days: int = Field(
+        default=90,
+        ge=1,
+        description="How long a resident's saved draft link works; older drafts are deleted",
+    )
+    drafts_per_address_per_hour: int = Field(
+        default=100,
+        ge=1,
+        description="Drafts one network address may save in an hour (raise it for a venue where "
+        "many residents share one address)",
+    )
     interval_resamples: int = Field(
         default=200,
         ge=20,

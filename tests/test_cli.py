@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -182,6 +183,7 @@ def test_create_staff_refuses_what_is_not_an_email(settings: Settings, email: st
 
 def test_create_staff_creates_one_account_and_refuses_a_second(settings: Settings):
     args = ("create-staff", "Budget.Office@City.gov", "--role", "analyst", "--password-stdin")
+    args = (*args, "--budget", SLUG)
     result = run(settings, *args, stdin=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert "Created analyst budget.office@city.gov" in result.stdout
@@ -191,6 +193,26 @@ def test_create_staff_creates_one_account_and_refuses_a_second(settings: Setting
     line = one_line_error(weak)
     assert "the password must be at least 12 characters" in line
     assert count(settings.database_url, "staff_users") == 1
+
+
+@pytest.mark.parametrize(
+    ("choice", "budgets"),
+    [((), None), (("--all-budgets",), "*"), (("--budget", SLUG, "--budget", "chicago-fy2026"), 2)],
+)
+def test_an_analyst_sees_only_the_budgets_given(settings: Settings, choice, budgets):
+    args = ("create-staff", "analyst@city.gov", "--role", "analyst", "--password-stdin", *choice)
+    result = run(settings, *args, stdin=PASSWORD + "\n")
+    if budgets is None:  # neither: refused, so nobody is given every budget by omission
+        line = one_line_error(result)
+        assert "--budget" in line and "--all-budgets" in line and "nothing was created" in line
+        assert count(settings.database_url, "staff_users") == 0
+        return
+    assert result.exit_code == 0, result.output
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT budgets FROM staff_users")).scalar_one()
+    engine.dispose()
+    assert stored == "*" if budgets == "*" else len(json.loads(stored)) == budgets
 
 
 def test_demo_adds_submissions_with_a_progress_bar(settings: Settings):

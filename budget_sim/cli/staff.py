@@ -26,9 +26,9 @@ def _email(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     "--budget",
     "budgets",
     multiple=True,
-    help="A budget an analyst may see (repeat it).",
-    show_default="all",
+    help="A budget an analyst may see (repeat it). An analyst needs this or --all-budgets.",
 )
+@click.option("--all-budgets", is_flag=True, help="The analyst may see every budget.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
 def create_staff(
@@ -37,9 +37,11 @@ def create_staff(
     name: str | None,
     role: str,
     budgets: tuple[str, ...],
+    all_budgets: bool,
     password_stdin: bool,
 ) -> None:
-    """Create a staff account for EMAIL (asks the password twice)."""
+    """Create a staff account for EMAIL (asks the password twice). Admins see every budget; an
+    analyst sees the budgets given with --budget, or all with --all-budgets."""
     from datetime import UTC, datetime
 
     from budget_sim import accounts
@@ -47,6 +49,15 @@ def create_staff(
     from budget_sim.storage import Database
     from budget_sim.storage import staff as staff_db
 
+    if role == "analyst" and bool(budgets) == all_budgets:
+        raise click.ClickException(
+            "an analyst needs --budget SLUG (repeat it for several) or --all-budgets, not both "
+            "and not neither; nothing was created"
+        )
+    if role == "admin" and (budgets or all_budgets):
+        raise click.ClickException(
+            "an admin sees every budget: leave out --budget and --all-budgets"
+        )
     url = require_current_schema(ctx)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -66,7 +77,7 @@ def create_staff(
                 email=email,
                 name=name or email,
                 role=role,
-                budgets=list(budgets) or None,
+                budgets=None if role == "admin" or all_budgets else list(budgets),
                 password_hash=accounts.hash_password(password),
                 now=moment,
             )

@@ -1,4 +1,5 @@
-"""Staff accounts, sessions, sign-in attempts and the audit log. Functions take a Session."""
+"""Staff accounts, sessions and the audit log. Functions take a Session (sign-in attempts:
+`sign_ins`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from budget_sim.errors import Conflict
-from budget_sim.storage.tables import AuditEntry, LoginAttempt, StaffSession, StaffUser
+from budget_sim.storage.tables import (
+    ApiToken,
+    AuditEntry,
+    StaffSession,
+    StaffUser,
+)
 
 ALL_BUDGETS = "*"
 
@@ -116,36 +122,29 @@ def set_password(session: Session, user_id: int, password_hash: str) -> None:
     )
 
 
-def set_active(session: Session, user_id: int, active: bool, now: datetime) -> None:
-    """Enable or disable an account; disabling ends its sessions at once."""
-    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(active=active))
-    if not active:
-        end_sessions_of(session, user_id, now)
-
-
-def record_attempt(
-    session: Session, email: str, address: str, success: bool, now: datetime
-) -> None:
+def replace_password_hash(session: Session, user_id: int, old_hash: str, new_hash: str) -> None:
+    """Store a stronger hash of the same password (argon2's parameters moved on), unless the
+    password changed meanwhile."""
     session.execute(
-        insert(LoginAttempt).values(
-            at=now, email=email.strip().lower(), address=address, success=success
-        )
+        update(StaffUser)
+        .where(StaffUser.id == user_id, StaffUser.password_hash == old_hash)
+        .values(password_hash=new_hash)
     )
 
 
-def recent_failures(
-    session: Session, since: datetime, *, email: str | None = None, address: str | None = None
-) -> tuple[int, datetime | None]:
-    """How many failed sign-ins since `since` for this account or address, and the latest."""
-    query = select(func.count(), func.max(LoginAttempt.at)).where(
-        LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+def set_active(session: Session, user_id: int, active: bool, now: datetime) -> int:
+    """Enable or disable an account. Disabling ends its sessions and revokes its API tokens at
+    once, for good: enabling it again revives neither. Returns how many tokens it revoked."""
+    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(active=active))
+    if active:
+        return 0
+    end_sessions_of(session, user_id, now)
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
-    if email is not None:
-        query = query.where(LoginAttempt.email == email.strip().lower())
-    if address is not None:
-        query = query.where(LoginAttempt.address == address)
-    count, latest = session.execute(query).one()
-    return count, None if latest is None else _utc(latest)
+    return revoked.rowcount  # type: ignore[attr-defined]
 
 
 def start_session(

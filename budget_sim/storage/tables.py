@@ -95,7 +95,19 @@ class Draft(Base):
     budget_slug: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(64), unique=True)
     payload: Mapped[str] = mapped_column(Text)  # JSON: amounts (cents), answers, comments
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class WriteQuota(Base):
+    """How many anonymous writes (drafts) one page or one network address made in a window.
+    The key is a keyed hash (HMAC) of the scope, the subject and the window, never a raw
+    address; a row is deleted once its window has passed."""
+
+    __tablename__ = "write_quotas"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class StaffUser(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +35,7 @@ from budget_sim.model import Budget
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import tokens as tokens_db
+from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import (
     NO_STORE,
     SignedIn,
@@ -55,6 +57,7 @@ TOKEN_LIFETIMES = {"30": timedelta(days=30), "90": timedelta(days=90), "365": ti
 TOKEN_NAME_MAX = 100
 TOKENS_PER_ACCOUNT = 10  # active ones
 PAGE_DEFAULT, PAGE_MAX = 100, 1000
+WHOLE = re.compile(r"[0-9]{1,9}")  # ASCII digits only ("١٢" is not a number here), never huge
 CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -235,7 +238,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
         raise ApiError(400, f"bad_{name}", f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -569,7 +572,7 @@ routes = [
     Route("/staff/tokens", tokens_page, name="staff_tokens", methods=["GET"]),
     Route("/staff/tokens", create_token, name="staff_token_create", methods=["POST"]),
     Route(
-        "/staff/tokens/{token_id:int}/revoke",
+        f"/staff/tokens/{{token_id:{ROW}}}/revoke",
         revoke_token,
         name="staff_token_revoke",
         methods=["POST"],

@@ -23,6 +23,7 @@ from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
     health,
+    paths,
     public_results,
     resident,
     staff,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             database.dispose()
 
     routes = [
+        *paths.routes,  # first: an address with a control character is a 404 before any view
         *health.routes,
         *resident.routes,
         *public_results.routes,

@@ -18,6 +18,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    410: "No longer here",
     413: "Too much data",
     415: "Unsupported form",
     500: "Something went wrong",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,15 +27,16 @@ from budget_sim.storage import (
     TokenReused,
     get_draft,
     get_submission,
-    save_draft,
 )
 from budget_sim.storage import results as results_db
-from budget_sim.web import i18n, registry
+from budget_sim.storage.quotas import QuotaExceeded
+from budget_sim.web import draft_limits, i18n, registry
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
 from budget_sim.web.pages import SimulatorPage, simulator_page
 from budget_sim.web.security import content_security_policy, same_origin
+from budget_sim.web.staff_auth import client_address
 from budget_sim.web.urls import absolute, link_for, path_for
 from budget_sim.web.windows import now, resident_notice
 
@@ -136,16 +139,18 @@ async def recalculate(request: Request) -> Response:
         _reset(form, form.reset)
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
     page = simulator_page(budget, ballot, form, display=display)
+    status = 422 if form.foreign else 200  # fields our own form never sends: a crafted request
     if wants_fragment(request):
         response = request.state.templates.TemplateResponse(
             request,
             "resident/simulator.html",
             {"page": page, "display": display, "fragment": True},
             block_names=SUMMARY_BLOCKS,
+            status_code=status,
             headers=_resident_headers(budget),
         )
     else:
-        response = _render(request, budget, page)
+        response = _render(request, budget, page, status=status)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -270,29 +275,81 @@ async def save_draft_link(request: Request) -> Response:
         raise HTTPException(
             403, "This form was not issued by this site for this budget."
         ) from error
+    if not form.ok:  # save nothing rather than drop what cannot be read (LOW-4)
+        notice = i18n.gettext(
+            "Nothing was saved: some of what you typed cannot be kept. "
+            "Fix the fields marked below, then save the draft again."
+        )
+        page = simulator_page(budget, form.ballot, form, display=display, notice=notice)
+        return _render(request, budget, page, status=422)
     baseline = dict(budget.lines.select("id", "amount").iter_rows())
     content = DraftContent(
         amounts={k: v for k, v in form.amounts.items() if baseline.get(k) != v},
         answers=form.answers,
         comments=form.comments,
     )
-    key = await run_in_threadpool(_store_draft, request, budget.slug, content)
+    size = draft_limits.too_large(content)
+    if size is not None:
+        notice = i18n.gettext(
+            "This draft is too long to save (%(size)s KB; at most %(limit)s KB), so nothing was "
+            "saved. Your choices are still below: shorten some comments and save again, or submit."
+        ) % {"size": math.ceil(size / 1024), "limit": draft_limits.DRAFT_MAX_BYTES // 1024}
+        page = simulator_page(budget, form.ballot, form, display=display, notice=notice)
+        return _render(request, budget, page, status=413)
+    moment = now()
+    try:
+        key = await run_in_threadpool(
+            partial(
+                draft_limits.store,
+                request.state.database,
+                request.state.settings,
+                request.state.ballots.secret_key,
+                slug=budget.slug,
+                content=content,
+                ballot=form.ballot,
+                address=client_address(request),
+                now=moment,
+            )
+        )
+    except QuotaExceeded as over:
+        minutes = max(1, math.ceil((over.until - moment).total_seconds() / 60))
+        notice = i18n.gettext(
+            "Many drafts were saved from this page or your network address in the last hour, so "
+            "nothing was saved this time. Your choices are still below: save again in "
+            "%(minutes)s min, or submit them."
+        ) % {"minutes": minutes}
+        page = simulator_page(budget, form.ballot, form, display=display, notice=notice)
+        response = _render(request, budget, page, status=429)
+        response.headers["Retry-After"] = str(minutes * 60)
+        return response
     url = path_for(request, "draft", slug=budget.slug, key=key)
     return RedirectResponse(f"{url}{display.query()}", status_code=303)
 
 
-def _store_draft(request: Request, slug: str, content: DraftContent) -> str:
-    with request.state.database.writing() as session:
-        return save_draft(session, slug, content)
-
-
 def draft(request: Request) -> Response:
-    """A saved draft, ready to change and submit."""
+    """A saved draft, ready to change and submit (410 once it has expired)."""
     budget, display = _show(_budget(request), request.query_params)
+    settings = request.state.settings
     with request.state.database.reading() as session:
-        content = get_draft(session, budget.slug, request.path_params["key"])
-    if content is None:
-        raise HTTPException(404, i18n.gettext("There is no saved draft at this address."))
+        stored = get_draft(session, budget.slug, request.path_params["key"])
+    if stored is None:
+        raise HTTPException(
+            404,
+            i18n.gettext(
+                "There is no saved draft at this address. Drafts are kept for %(days)s days."
+            )
+            % {"days": settings.draft_max_age_days},
+        )
+    if draft_limits.expired(stored.created_at, settings, now()):
+        raise HTTPException(
+            410,
+            i18n.gettext(
+                "This draft has expired: drafts are kept for %(days)s days after they are saved. "
+                "Open the budget to start again."
+            )
+            % {"days": settings.draft_max_age_days},
+        )
+    content = stored.content
     form = ParsedForm(
         amounts=dict(content.amounts),
         answers=dict(content.answers),

@@ -1,9 +1,8 @@
-"""Staff pages: sign-in and sign-out, the staff home, staff accounts and invitations (admin),
-the audit log (admin)."""
+"""Staff pages: sign-out (sign-in is `sign_in`), the staff home, staff accounts and invitations
+(admin), the audit log (admin)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -16,151 +15,21 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import count_submissions
 from budget_sim.storage import staff as staff_db
+from budget_sim.web import sign_in
+from budget_sim.web.paths import ROW
 from budget_sim.web.security import same_origin
+from budget_sim.web.sign_in import EMAIL_MAX, hashing
 from budget_sim.web.staff_auth import (
     SignedIn,
     clear_session_cookie,
     client_address,
     now,
     render,
-    set_session_cookie,
     staff_view,
 )
 from budget_sim.web.urls import absolute, path_for
 
-EMAIL_MAX = 254
-
-
-def _safe_next(target: str | None) -> str:
-    """Only our own staff pages: never an open redirect."""
-    if (
-        target
-        and target.startswith("/staff")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
-        return target
-    return "/staff"
-
-
-def _needs_https(request: Request) -> str | None:
-    """Why sign-in cannot work here, if it cannot: over plain http to anything but this
-    computer, browsers drop the session cookie (it is Secure), so signing in would silently
-    lead back to this page."""
-    host = request.url.hostname or ""
-    if request.url.scheme == "https" or host == "localhost" or host.endswith(".localhost"):
-        return None
-    try:
-        if ipaddress.ip_address(host.strip("[]")).is_loopback:
-            return None
-    except ValueError:
-        pass
-    base = request.state.settings.base_url
-    where = (
-        f"Open {absolute(request, path_for(request, 'staff_login'))} instead."
-        if base and base.startswith("https://")
-        else "Ask whoever runs this site to serve it over HTTPS (see docs/deploy.md)."
-    )
-    return f"Staff sign-in needs HTTPS: this page was opened over plain http. {where}"
-
-
-async def login_page(request: Request) -> Response:
-    return render(
-        request,
-        "login.html",
-        {"next": _safe_next(request.query_params.get("next")), "insecure": _needs_https(request)},
-    )
-
-
-def _locked_until(session, email: str, address: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
-    moment = now()
-    since = moment - accounts.THROTTLE_WINDOW
-    for scope, limit, kwargs in (
-        ("account", accounts.ACCOUNT_FAILURE_LIMIT, {"email": email}),
-        ("address", accounts.ADDRESS_FAILURE_LIMIT, {"address": address}),
-    ):
-        failures, latest = staff_db.recent_failures(session, since, **kwargs)
-        if failures >= limit and latest is not None:
-            return scope, (latest + accounts.THROTTLE_WINDOW).strftime("%H:%M UTC")
-    return None
-
-
-def _sign_in(request: Request, email: str, password: str) -> tuple[str | None, str | None, int]:
-    """(session token, error message, status). Every attempt is recorded."""
-    address = client_address(request)
-    moment = now()
-    with request.state.database.writing() as session:
-        locked = _locked_until(session, email, address)
-        if locked is not None:
-            scope, until = locked
-            staff_db.record_attempt(session, email, address, False, moment)
-            staff_db.audit(
-                session,
-                "sign-in refused: throttled",
-                now=moment,
-                detail=f"{scope} {email}",
-                address=address,
-            )
-            who = "this account" if scope == "account" else "your network address"
-            return (
-                None,
-                (
-                    f"Too many failed sign-ins for {who}. For your security, sign-in is paused: "
-                    f"try again after {until}."
-                ),
-                429,
-            )
-        user = staff_db.staff_by_email(session, email)
-        good = accounts.verify_password(user.password_hash if user else None, password)
-        if not (user and good and user.active):
-            staff_db.record_attempt(session, email, address, False, moment)
-            staff_db.audit(
-                session,
-                "sign-in failed",
-                now=moment,
-                user_id=user.id if user else None,
-                detail=email,
-                address=address,
-            )
-            return None, "That email and password do not match an active account.", 401
-        staff_db.record_attempt(session, email, address, True, moment)
-        if user.password_hash and accounts.needs_rehash(user.password_hash):
-            staff_db.set_password(session, user.id, accounts.hash_password(password))
-        token = accounts.new_token()
-        staff_db.start_session(
-            session, user.id, accounts.token_digest(token), accounts.new_token(), moment
-        )
-        staff_db.audit(session, "signed in", now=moment, user_id=user.id, address=address)
-    return token, None, 303
-
-
-async def login(request: Request) -> Response:
-    if not same_origin(request):
-        raise HTTPException(403, "Sign in from this site's own page.")
-    form = await request.form(max_files=0, max_fields=10)
-    email = str(form.get("email", "")).strip().lower()[:EMAIL_MAX]
-    password = str(form.get("password", ""))[: accounts.PASSWORD_MAX_CHARS]
-    target = _safe_next(str(form.get("next", "")))
-    insecure = _needs_https(request)
-    if insecure:  # nothing is checked or recorded: the browser would drop the session anyway
-        return render(
-            request, "login.html", {"next": target, "email": email, "insecure": insecure}, 400
-        )
-    if not email or not password:
-        return render(
-            request,
-            "login.html",
-            {"next": target, "email": email, "error": "Enter your email and password."},
-            400,
-        )
-    token, error, status = await run_in_threadpool(_sign_in, request, email, password)
-    if token is None:
-        return render(
-            request, "login.html", {"next": target, "email": email, "error": error}, status
-        )
-    response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, token)
-    return response
+ALL = staff_db.ALL_BUDGETS  # the invitation's "All budgets" box
 
 
 @staff_view()
@@ -233,10 +102,11 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
         problems["name"] = "Enter the person's name (at most 200 characters)."
     if role not in accounts.ROLES:
         problems["role"] = f"Choose a role: {', '.join(accounts.ROLES)}."
-    unknown = [slug for slug in chosen if slug not in request.state.budgets]
+    unknown = [slug for slug in chosen if slug not in request.state.budgets and slug != ALL]
     if unknown:
         problems["budgets"] = f"Unknown budget(s): {', '.join(unknown)}."
-    all_budgets = role == "admin" or "*" in chosen or not chosen
+    all_budgets = role == "admin" or ALL in chosen  # an analyst gets only what is ticked
+    chosen = [slug for slug in chosen if slug != ALL]
     token = accounts.new_token()
 
     def create() -> None:
@@ -288,7 +158,13 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
         "users.html",
         {
             **context,
-            "invited": {"email": email, "link": link, "days": accounts.INVITE_LIFETIME.days},
+            "invited": {
+                "email": email,
+                "role": role,
+                "budgets": None if all_budgets else chosen,
+                "link": link,
+                "days": accounts.INVITE_LIFETIME.days,
+            },
         },
     )
 
@@ -306,13 +182,13 @@ async def set_active(request: Request, signed_in: SignedIn, form: dict[str, str]
             target = staff_db.staff_by_id(session, user_id)
             if target is None:
                 return False
-            staff_db.set_active(session, user_id, active, moment)
+            revoked = staff_db.set_active(session, user_id, active, moment)
             staff_db.audit(
                 session,
                 "enabled staff" if active else "disabled staff",
                 now=moment,
                 user_id=signed_in.user.id,
-                detail=target.email,
+                detail=target.email + (f" ({revoked} API tokens revoked)" if revoked else ""),
                 address=client_address(request),
             )
         return True
@@ -371,9 +247,11 @@ async def accept_invite(request: Request) -> Response:
             400,
         )
 
+    new_hash = await hashing(accounts.hash_password, password)  # outside any transaction
+
     def save() -> None:
         with request.state.database.writing() as session:
-            staff_db.set_password(session, user.id, accounts.hash_password(password))
+            staff_db.set_password(session, user.id, new_hash)
             staff_db.audit(
                 session,
                 "accepted invitation",
@@ -387,14 +265,16 @@ async def accept_invite(request: Request) -> Response:
 
 
 routes = [
-    Route("/staff/login", login_page, name="staff_login", methods=["GET"]),
-    Route("/staff/login", login, name="staff_login_post", methods=["POST"]),
+    *sign_in.routes,
     Route("/staff/logout", logout, name="staff_logout", methods=["POST"]),
     Route("/staff", home, name="staff_home", methods=["GET"]),
     Route("/staff/users", users, name="staff_users", methods=["GET"]),
     Route("/staff/users/invite", invite, name="staff_invite", methods=["POST"]),
     Route(
-        "/staff/users/{user_id:int}/active", set_active, name="staff_set_active", methods=["POST"]
+        f"/staff/users/{{user_id:{ROW}}}/active",
+        set_active,
+        name="staff_set_active",
+        methods=["POST"],
     ),
     Route("/staff/audit", audit_log, name="staff_audit", methods=["GET"]),
     Route("/staff/invite/{token}", invite_page, name="invite_page", methods=["GET"]),

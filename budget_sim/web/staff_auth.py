@@ -3,6 +3,7 @@ guard every staff view goes through. Staff pages are never cached and never fram
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,7 +109,25 @@ async def check_csrf(
             403,
             "This form has expired or did not come from this site. Reload the page and try again.",
         )
+    for name, value in form.multi_items():  # every value, repeated names included
+        if isinstance(value, str) and (has_control(name) or has_control(value)):
+            raise HTTPException(
+                400,
+                f"“{printable(name)}” holds a control character (such as NUL), which this form "
+                "does not accept: remove it and send the form again. Nothing was changed.",
+            )
     return values
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character other than tab, line feed and carriage return
+    (a NUL would reach PostgreSQL, which refuses it in text)."""
+    return any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text)
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as escapes, for a message."""
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def staff_view(

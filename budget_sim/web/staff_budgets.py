@@ -24,6 +24,7 @@ from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.web import budget_upload, registry
 from budget_sim.web.budget_review import review
+from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import embed_snippet, path_for, site_root
 from budget_sim.web.windows import staff_window
@@ -352,13 +353,13 @@ routes = [
     Route(UPLOAD_PATH, upload, name="staff_budget_upload", methods=["POST"]),
     Route("/staff/budgets/{slug}/revise", revise, name="staff_budget_revise", methods=["GET"]),
     Route(
-        "/staff/budgets/{slug}/revisions/{revision:int}",
+        f"/staff/budgets/{{slug}}/revisions/{{revision:{ROW}}}",
         revision_page,
         name="staff_budget_revision",
         methods=["GET"],
     ),
     Route(
-        "/staff/budgets/{slug}/revisions/{revision:int}/publish",
+        f"/staff/budgets/{{slug}}/revisions/{{revision:{ROW}}}/publish",
         publish,
         name="staff_budget_publish",
         methods=["POST"],

@@ -48,9 +48,15 @@ class Rows:
     url: str
 
     def submissions(self) -> int:
+        return self._count("submissions")
+
+    def drafts(self) -> int:
+        return self._count("drafts")
+
+    def _count(self, table: str) -> int:
         engine = create_engine(self.url)
         with engine.connect() as connection:
-            count = connection.execute(text("SELECT count(*) FROM submissions")).scalar_one()
+            count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
         engine.dispose()
         return count
 

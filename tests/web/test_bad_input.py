@@ -105,6 +105,30 @@ def test_unknown_fields_and_bad_answers_are_422(client, rows, fresh, extra, fiel
     assert rows.submissions() == 0
 
 
+@pytest.mark.parametrize("endpoint", ["", "/submit", "/draft"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("amounts=1", "amounts"),
+        ("answers=1&answer.neighborhood=riverside", "answers"),
+        ("comments=1&comment=hi", "comments"),
+    ],
+)
+def test_a_field_named_like_a_group_of_fields_is_refused(
+    client, rows, fresh, endpoint, body, field
+):
+    """The form gathers line.*, answer.* and comment* fields into groups of these names; a field
+    sent under a group's own name is not a field of this form (it used to be a 500)."""
+    response = client.post(
+        f"/b/{SLUG}{endpoint}",
+        content=f"ballot={fresh}&{body}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert "is not a field of this form" in response.text
+    assert rows.submissions() == 0 and rows.drafts() == 0
+
+
 def test_a_repeated_field_is_refused(client, budget, rows, fresh):
     line = adjustable_expense(budget)
     body = f"ballot={fresh}&line.{line['id']}=1&line.{line['id']}=999"

@@ -1,6 +1,6 @@
 """several workers: a covering index for the published-budgets stamp, shared headline intervals
 
-Revision ID: 0007_h3_shared_work
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-10 10:00:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-10 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_h3_shared_work"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
