@@ -26,6 +26,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "accounts": (set(), {"argon2"}),
     "exports": (set(), {"polars", "xlsxwriter"}),
     "charts": ({"money"}, {"altair", "vl_convert", "polars"}),
+    "print_charts": ({"charts", "money"}, {"altair", "polars"}),
+    "pdf": (set(), {"weasyprint"}),
     "web": (
         {
             "web",
@@ -39,6 +41,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "settings",
             "accounts",
             "charts",
+            "print_charts",
+            "pdf",
             "resources",
         },
         {
