@@ -85,9 +85,9 @@ def charts(budget: Budget, context: dict) -> dict[str, Chart]:
     if headline is not None and headline.rows.height:
         moved = (
             headline.rows.with_columns(
-                name=pl.struct("department", "program").map_elements(
-                    lambda r: line_name(r["department"], r["program"]), return_dtype=pl.String
-                ),
+                name=pl.when(pl.col("program") == pl.col("department"))
+                .then(pl.col("program"))
+                .otherwise(pl.format("{}: {}", "department", "program")),
                 low=pl.col("low") - pl.col("city"),
                 high=pl.col("high") - pl.col("city"),
             )
