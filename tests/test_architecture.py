@@ -24,7 +24,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "insights": ({"insights", "model", "money"}, {"polars"}),
     "demo": ({"model", "money"}, {"polars"}),
     "accounts": (set(), {"argon2"}),
-    "exports": (set(), {"polars", "xlsxwriter"}),
+    "exports": (set(), {"polars", "xlsxwriter", "rustpy_xlsxwriter"}),
     "charts": ({"money"}, {"altair", "vl_convert", "polars"}),
     "web": (
         {
