@@ -53,7 +53,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "cli": ({"*"}, {"uvicorn", "click", "pydantic", "sqlalchemy"}),
-    "__init__": (set(), set()),
+    "__init__": ({"analysis"}, set()),  # lazily, on first use
+    "analysis": ({"data", "model", "settings", "storage"}, {"polars"}),
     "locales": (set(), set()),
     "__main__": ({"cli"}, set()),
 }
