@@ -140,7 +140,8 @@ def main() -> None:
         token = _cli(env, "create-token", EMAIL, "--name", "benchmark").strip()
         port = args.port or free_port()
         command = [str(VENV_BIN / "budget-sim"), "serve", "--host", HOST, "--port", str(port)]
-        with running_server(command, env, port, instance.folder / "server.log") as server:
+        log = instance.folder / "server.log"
+        with running_server(command, env, port, log, start_timeout=300) as server:
             export = f"{server.base}/staff/b/{SLUG}/submissions"
             csv_s, csv_bytes = _get(export + ".csv?synthetic=1", token)  # warms the table
             parquet_s, parquet_bytes = _get(export + ".parquet?synthetic=1", token)
