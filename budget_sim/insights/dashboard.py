@@ -259,7 +259,11 @@ class Stopped(Exception):
     """A computation was asked to stop before it finished."""
 
 
-BOOTSTRAP_ROWS = 10_000  # above this many residents, intervals come from subsamples this size
+# Above BOOTSTRAP_ROWS residents, intervals come from at most SUBSAMPLE_DRAWS subsamples of this
+# size (m-out-of-n): a draw then costs the same at any n, so the headline's intervals at 100,000
+# residents take seconds, not minutes (issue 10, point 8; BENCHMARKS.md), for every method.
+BOOTSTRAP_ROWS = 1_000
+SUBSAMPLE_DRAWS = 100
 
 
 @dataclass(frozen=True)
@@ -280,8 +284,10 @@ class Interval:
             )
         return (
             f"Subsampling intervals: {self.resamples} random subsets of {self.rows:,} residents "
-            "(drawn without replacement), their spread scaled to the whole sample (Politis and "
-            "Romano). With this many residents, chance matters less than who took part."
+            "(drawn without replacement); how much the figure moves between subsets, scaled by "
+            "the square root of subset size over the residents left out, estimates how much it "
+            "would move if the whole sample were drawn again (Politis and Romano). They show "
+            "chance only: with this many residents, who took part matters more."
         )
 
 
@@ -299,8 +305,8 @@ def bootstrap_interval(
     """95% intervals of a method's spending allocation (aggregation.md §4.5). Up to `max_rows`
     residents: percentile bootstrap, resampling residents with replacement. Above: subsampling,
     `max_rows` residents without replacement per draw, deviations from the full-sample estimate
-    scaled by sqrt(m / (n - m)); each draw then costs the same whatever n is. `should_stop` is
-    asked before each draw; when it says yes, Stopped is raised."""
+    scaled by sqrt(m / (n - m)), at most SUBSAMPLE_DRAWS draws; each costs the same whatever n
+    is. `should_stop` is asked before each draw; when it says yes, Stopped is raised."""
     shares, spend = spending_shares(table, lines)
     kept = _kept_weights(table, spend, weights)
     total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
@@ -316,6 +322,8 @@ def bootstrap_interval(
     )
     draws = []
     subsample = n > max_rows
+    if subsample:
+        resamples = min(resamples, SUBSAMPLE_DRAWS)
     for draw in range(resamples):
         if should_stop is not None and should_stop():
             raise Stopped

@@ -35,6 +35,7 @@ from budget_sim.model import Budget
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import tokens as tokens_db
+from budget_sim.web.bearer import BadToken, token_owner
 from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import (
     NO_STORE,
@@ -113,24 +114,10 @@ def _authenticate(request: Request) -> Caller:
     staff session cookie on a same-origin request (blocking)."""
     header = request.headers.get("authorization")
     if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401, "bad_authorization", "Send the token as `Authorization: Bearer <token>`."
-            )
-        moment = now()
-        digest = accounts.token_digest(token.strip())
-        with request.state.database.reading() as session:
-            owner = tokens_db.find_token(session, digest, moment)
-        if owner is None:
-            raise ApiError(
-                401,
-                "invalid_token",
-                "This API token is unknown, revoked or expired, or its account is disabled.",
-            )
-        with request.state.database.writing() as session:
-            tokens_db.touch_token(session, owner, moment)
-        return Caller(owner.user, "token")
+        try:
+            return Caller(token_owner(request, header), "token")
+        except BadToken as error:
+            raise ApiError(401, error.code, error.message) from None
     signed_in = load_session(request)
     if signed_in is None:
         raise ApiError(401, "not_authenticated", HOW_TO_AUTHENTICATE)

@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import polars as pl
@@ -13,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim import exports
@@ -22,11 +27,12 @@ from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
 from budget_sim.web import i18n
+from budget_sim.web.export_auth import Downloader, TokenHolder, export_view
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import link_for
 
 
-def visible_budget(request: Request, signed_in: SignedIn) -> Budget:
+def visible_budget(request: Request, signed_in: Downloader) -> Budget:
     """The budget named in the path, if this account may see it; 404 otherwise."""
     slug = request.path_params["slug"]
     budget = request.state.budgets.get(slug)
@@ -49,7 +55,7 @@ def load_report(request: Request, budget: Budget, filters: report.Filters) -> re
     return request.state.insights.report(budget, filters)
 
 
-def audit(request: Request, signed_in: SignedIn, action: str, detail: str) -> None:
+def audit(request: Request, signed_in: Downloader, action: str, detail: str) -> None:
     """Record a staff action in the audit log (blocking)."""
     with request.state.database.writing() as session:
         staff_db.audit(
@@ -62,25 +68,43 @@ def audit(request: Request, signed_in: SignedIn, action: str, detail: str) -> No
         )
 
 
-def in_units(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def in_units(frame: Frame, columns: list[str]) -> Frame:
     """Cents to currency units with exactly two decimals (a Decimal, never a float)."""
     return frame.with_columns(
         (pl.col(c).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(20, 2)) for c in columns
     )
 
 
-@staff_view()
-async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
+HEAVY_EXPORTS = threading.BoundedSemaphore(1)  # XLSX of submissions being written, per process
+BUSY = (
+    "Another XLSX export of submissions is being written on this server right now. Try again "
+    "in a minute, or download CSV or Parquet, which are ready at once."
+)
+
+
+@export_view
+async def export_submissions(request: Request, signed_in: Downloader) -> Response:
     """The submissions of a budget: one row each, one column per line (currency units),
     answers and comments. Demo submissions only when asked (?synthetic=1); only one segment's
-    when one is chosen (?segment=question:option), as on the dashboard."""
+    when one is chosen (?segment=question:option), as on the dashboard. XLSX is written to a
+    temporary file by a child process (exports.write_xlsx_file), one at a time per process:
+    a second one meanwhile gets 503 with Retry-After."""
     budget = visible_budget(request, signed_in)
     fmt = request.path_params["fmt"]
     if fmt not in exports.FORMATS:
         raise HTTPException(404, "Exports come as .csv, .xlsx or .parquet.")
     filters = read_filters(request, budget)
+    suffix = "-with-demo" if filters.include_synthetic else ""
+    suffix += "-with-set-aside" if filters.include_set_aside else ""
+    if filters.segment:  # ids are checked against the budget's questions: safe in a file name
+        suffix += "-" + "-".join(filters.segment)
+    name = f"{budget.slug}-submissions{suffix}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
 
-    def build() -> bytes:
+    def build() -> pl.LazyFrame:
         table = load_table(
             request,
             budget,
@@ -95,21 +119,37 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
             "exported submissions",
             f"{budget.slug} {fmt} rows={table.height} synthetic={filters.include_synthetic}"
             + (" set_aside=True" if filters.include_set_aside else "")
-            + (f" segment={':'.join(filters.segment)}" if filters.segment else ""),
+            + (f" segment={':'.join(filters.segment)}" if filters.segment else "")
+            + (" via=token" if isinstance(signed_in, TokenHolder) else ""),
         )
-        return exports.encode(in_units(table, budget.line_ids), fmt)
+        return submissions_export(table, budget)
 
-    body = await run_in_threadpool(build)
-    suffix = "-with-demo" if filters.include_synthetic else ""
-    suffix += "-with-set-aside" if filters.include_set_aside else ""
-    if filters.segment:  # ids are checked against the budget's questions: safe in a file name
-        suffix += "-" + "-".join(filters.segment)
-    name = f"{budget.slug}-submissions{suffix}.{fmt}"
-    return Response(
-        body,
+    if fmt != "xlsx":
+        body = await run_in_threadpool(lambda: exports.encode(build().collect(), fmt))
+        return Response(body, media_type=exports.FORMATS[fmt], headers=headers)
+    if not HEAVY_EXPORTS.acquire(blocking=False):
+        return PlainTextResponse(BUSY, status_code=503, headers={"Retry-After": "60"})
+    folder = tempfile.mkdtemp(prefix="budget-sim-export-")
+    try:
+        target = Path(folder) / name
+        await run_in_threadpool(lambda: exports.write_xlsx_file(build(), target))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        HEAVY_EXPORTS.release()
+    return FileResponse(
+        target,
         media_type=exports.FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+def submissions_export(table: pl.DataFrame, budget: Budget) -> pl.LazyFrame:
+    """The columns staff download (the web and `budget-sim export` alike): the submissions
+    table with amounts in currency units. Lazy, so a file writer can stream it."""
+    return in_units(table.lazy(), budget.line_ids)
 
 
 def comparison(compared: pl.DataFrame) -> dict:
@@ -451,8 +491,8 @@ def _attachment(body: bytes, fmt: str, name: str) -> Response:
     )
 
 
-@staff_view()
-async def export_insight(request: Request, signed_in: SignedIn) -> Response:
+@export_view
+async def export_insight(request: Request, signed_in: Downloader) -> Response:
     """One insight table under the dashboard's filters, as CSV, XLSX or Parquet."""
     budget = visible_budget(request, signed_in)
     name, fmt = request.path_params["table"], request.path_params["fmt"]
@@ -503,8 +543,8 @@ def workbook_sheets(
     }
 
 
-@staff_view()
-async def export_insights_workbook(request: Request, signed_in: SignedIn) -> Response:
+@export_view
+async def export_insights_workbook(request: Request, signed_in: Downloader) -> Response:
     """Every insight table under the dashboard's filters: one XLSX, a sheet per table."""
     budget = visible_budget(request, signed_in)
     filters = read_filters(request, budget)

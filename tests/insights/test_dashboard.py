@@ -169,6 +169,21 @@ def test_subsampling_interval_for_many_residents_narrows_as_they_grow():
     assert 0.3 < widths[1] / widths[0] < 0.7
 
 
+@pytest.mark.parametrize("method", ["mean", "independent_markets"])
+def test_many_residents_get_a_bounded_number_of_subsamples_for_any_method(method):
+    """Above BOOTSTRAP_ROWS residents the work per interval is capped (SUBSAMPLE_DRAWS subsets
+    of BOOTSTRAP_ROWS), whatever the method and however many residents, and the note says so."""
+    rows = [(200_00, 200_00, 400_00, None), (100_00, 300_00, 400_00, None)]
+    frame = table(rows * (dashboard.BOOTSTRAP_ROWS // 2 + 100))
+    interval = dashboard.bootstrap_interval(frame, LINES, method=method, resamples=500)
+    assert interval.method == "subsampling" and interval.resamples == dashboard.SUBSAMPLE_DRAWS
+    assert interval.rows == dashboard.BOOTSTRAP_ROWS
+    assert f"{dashboard.SUBSAMPLE_DRAWS} random subsets of 1,000 residents" in interval.note
+    estimate = dashboard.whole_budget(frame, LINES)[method].to_list()
+    bounds = interval.bounds.select("low", "high").rows()
+    assert all(lo - 1e-6 <= v <= hi + 1e-6 for (lo, hi), v in zip(bounds, estimate, strict=True))
+
+
 def test_comments_search_and_filter():
     frame = table([(1, 1, 1, None), (1, 1, 1, None)]).with_columns(
         pl.Series("comment", ["More parks please", None]),
