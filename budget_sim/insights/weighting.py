@@ -97,6 +97,18 @@ def _gap(frame: pl.DataFrame, column: str, inside: str, share: dict[str, float])
     )
 
 
+def _trimmed(weights: pl.Series, low: float, high: float) -> pl.Series:
+    """`weights` clipped to [low, high] times their mean; clipping moves the mean, so again
+    until every weight is within the bounds of the mean it ends with."""
+    for _ in range(100):
+        mean = weights.mean()
+        clipped = weights.clip(low * mean, high * mean)
+        if clipped.equals(weights):
+            break
+        weights = clipped
+    return weights
+
+
 def rake(
     table: pl.DataFrame,
     found: list[Margin],
@@ -130,8 +142,7 @@ def rake(
         sweeps += 1
         for (column, inside), share in zip(columns, shares, strict=True):
             frame = frame.with_columns(w=_fit(frame, column, inside, share))
-        mean = pl.col("w").mean()
-        frame = frame.with_columns(w=pl.col("w").clip(low * mean, high * mean))
+        frame = frame.with_columns(w=_trimmed(frame.get_column("w"), low, high))
         gap = max(_gap(frame, c, i, s) for (c, i), s in zip(columns, shares, strict=True))
         if gap <= tolerance:
             break
