@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import polars as pl
 
@@ -49,10 +48,6 @@ def chi2_sf(x: float, df: int) -> float:
         total += term
         term *= half / (j + 0.5)
     return min(1.0, total)
-
-
-def normal_quantile(p: float) -> float:
-    return NormalDist().inv_cdf(p)
 
 
 def adjust(p_values: list[float | None]) -> list[float | None]:

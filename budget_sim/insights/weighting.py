@@ -7,8 +7,9 @@ their weight equals its share of the population; residents who gave no answer, o
 population is unknown, keep their weight for that question (as `dashboard.district_weights`
 does). An answer nobody gave cannot be weighted up: the answers given share the population.
 After each sweep the weights are trimmed to [TRIM_LOW, TRIM_HIGH] times their mean, and sweeps
-go on until every margin is met to within TOLERANCE (relative) or MAX_SWEEPS have run; trimming
-can make a margin impossible to meet exactly, and the note then says how far off it stays.
+go on until every margin is met to within TOLERANCE (relative), MAX_SWEEPS have run, or STALLED
+sweeps brought the margins no closer; trimming can make a margin impossible to meet exactly, and
+the note then says how far off it stays.
 The weights are scaled to a mean of 1 (they sum to the number of submissions).
 
 Kish's effective sample size n_eff = (sum w)^2 / sum w^2 tells how many residents drawn at
@@ -31,6 +32,7 @@ from budget_sim.model import Question
 TRIM_LOW, TRIM_HIGH = 0.2, 5.0  # bounds of a weight, relative to the mean weight
 TOLERANCE = 1e-6  # largest relative gap between a margin and its population share accepted
 MAX_SWEEPS = 200
+STALLED = 10  # sweeps without the largest gap shrinking: the margins cannot be met, stop
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def _targets(answers: pl.Series, margin: Margin) -> tuple[pl.Series, dict[str, f
     return answers.is_in(list(given)).fill_null(False), share
 
 
-def _fit(frame: pl.DataFrame, column: str, inside: str, share: dict[str, float]) -> pl.Expr:
+def _fit(column: str, inside: str, share: dict[str, float]) -> pl.Expr:
     """The weight after fitting one margin: w * target / current for rows inside it."""
     w, answer = pl.col("w"), pl.col(column)
     current = w.sum().over(answer)
@@ -137,15 +139,17 @@ def rake(
     if not columns:
         return None
     low, high = trim
-    sweeps, gap = 0, float("inf")
-    while sweeps < max_sweeps:
+    sweeps, gap, best, best_at = 0, float("inf"), float("inf"), 0
+    while sweeps < max_sweeps and sweeps - best_at < STALLED:
         sweeps += 1
         for (column, inside), share in zip(columns, shares, strict=True):
-            frame = frame.with_columns(w=_fit(frame, column, inside, share))
+            frame = frame.with_columns(w=_fit(column, inside, share))
         frame = frame.with_columns(w=_trimmed(frame.get_column("w"), low, high))
         gap = max(_gap(frame, c, i, s) for (c, i), s in zip(columns, shares, strict=True))
         if gap <= tolerance:
             break
+        if gap < best * (1 - 1e-6):  # trimming can stop the margins from coming any closer
+            best, best_at = gap, sweeps
     weights = frame.get_column("w")
     weights = weights / weights.mean()
     at_bound = ((weights <= low * (1 + 1e-9)) | (weights >= high * (1 - 1e-9))).sum()
