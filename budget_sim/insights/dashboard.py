@@ -25,8 +25,13 @@ class Weights:
 
     values: pl.Series
     n_eff: float
-    question: str  # the district question used
+    question: str  # the district question used (raked: the questions, comma-separated)
     note: str  # how the weights were made, in plain words
+
+    @property
+    def design_effect(self) -> float:
+        """Kish's design effect of weighting, n / n_eff: how much variances grow."""
+        return self.values.len() / self.n_eff if self.n_eff else float("inf")
 
 
 def kish_n_eff(weights: pl.Series) -> float:

@@ -1,10 +1,12 @@
 """Segments side by side: for one question (district, age band...), the line table of each
 answer, so staff can see where opinion splits. Answers with fewer than `MIN_CELL` submissions
-are flagged as too small to read."""
+are flagged as too small to read.
+
+Whether the answers differ on a line is tested (a chi-square test of equal net support, see
+`splits`), and the lines of one comparison are one family under the Benjamini-Hochberg false
+discovery rate control (`discoveries`): with random answers, nothing is called clear."""
 
 from __future__ import annotations
-
-from statistics import NormalDist
 
 import polars as pl
 
@@ -15,9 +17,15 @@ from budget_sim.insights.dashboard import (
     line_columns,
     line_statistics,
 )
+from budget_sim.insights.discoveries import FDR, Family, adjust, chi2_sf
 from budget_sim.model import Question
 
 MIN_CELL = 30  # fewer submissions in an answer: flagged, left out of the splits
+# A line is tested only where every readable answer would have, if the answers did not differ,
+# at least this many residents moving it (n x the share moving it overall): with fewer, the
+# chi-square approximation claims too much (checked by simulation, tests/insights/test_no_
+# discoveries_in_noise.py). Lines below it are shown, but not tested and not counted.
+MIN_EXPECTED_MOVERS = 5
 NO_ANSWER = "No answer"
 
 
@@ -58,7 +66,7 @@ def compare(
             net_support_margin95=Z95 * (spread.clip(lower_bound=0) / n).sqrt(),
             small=pl.col("submissions") < MIN_CELL,
         )
-        .drop("var", "n_eff")
+        .drop("var")
     )
 
 
@@ -95,43 +103,75 @@ def _statistics(
     )
 
 
+SPLIT_COLUMNS = {
+    "line_id": pl.String,
+    "gap": pl.Float64,
+    "highest": pl.String,
+    "lowest": pl.String,
+    "answers": pl.Int64,
+    "p_value": pl.Float64,
+    "q_value": pl.Float64,
+    "clear": pl.Boolean,
+}
+
+
 def splits(compared: pl.DataFrame) -> pl.DataFrame:
     """Per unlocked line, how far apart the answers are (not counting "No answer"): the answers
     of at least MIN_CELL submissions with the highest and lowest net support, the gap between
-    them (widest first), and whether it is clear: wider than their 95% margins combined
-    (sqrt(m1² + m2²)), Bonferroni-widened for all the pairs of answers that could have been
-    the extremes, so not likely to be chance."""
-    columns = {
-        "line_id": pl.String,
-        "gap": pl.Float64,
-        "highest": pl.String,
-        "lowest": pl.String,
-        "clear": pl.Boolean,
-    }
+    them (widest first), and whether the answers clearly differ.
+
+    The test: under "every answer has the same net support", with d_g the net support of
+    answer g, n_g its effective size, d and v the pooled net support and variance of the
+    score (+1 raised, 0 kept, -1 cut), W = sum n_g (d_g - d)^2 / v is chi-square with G - 1
+    degrees of freedom (G answers). Lines where an answer would expect fewer than
+    MIN_EXPECTED_MOVERS residents moving the line are not tested (p_value null). The p-values
+    of the tested lines are adjusted together (Benjamini-Hochberg, `q_value`); `clear` when the
+    q-value is at most FDR (5%)."""
     if "net_support" not in compared.columns:
-        return pl.DataFrame(schema=columns)
+        return pl.DataFrame(schema=SPLIT_COLUMNS)
     readable = compared.filter(
         ~pl.col("small") & ~pl.col("locked") & pl.col("option").is_not_null()
+    ).with_columns(
+        n=pl.col("n_eff").fill_null(0.0),
+        d=pl.col("net_support").fill_null(0.0),
+        moved=(pl.col("raised") + pl.col("cut")).fill_null(0.0),
     )
     by_net = "net_support"
-    answers = readable["option"].n_unique()
-    pairs = max(answers * (answers - 1) // 2, 1)
-    widen = NormalDist().inv_cdf(1 - 0.025 / pairs) / Z95
-    return (
+    pooled_d = (pl.col("n") * pl.col("d")).sum() / pl.col("n").sum()
+    pooled_moved = (pl.col("n") * pl.col("moved")).sum() / pl.col("n").sum()
+    found = (
         readable.group_by("line_id", maintain_order=True)
         .agg(
             gap=pl.col(by_net).max() - pl.col(by_net).min(),
             highest=pl.col("label").sort_by(by_net).last(),
             lowest=pl.col("label").sort_by(by_net).first(),
-            margin=(
-                pl.col("net_support_margin95").sort_by(by_net).last() ** 2
-                + pl.col("net_support_margin95").sort_by(by_net).first() ** 2
-            ).sqrt(),
             answers=pl.len(),
+            statistic=(pl.col("n") * (pl.col("d") - pooled_d) ** 2).sum()
+            / (pooled_moved - pooled_d**2),
+            expected=pl.col("n").min() * pooled_moved,
         )
         .filter(pl.col("answers") >= 2)
-        .with_columns(clear=pl.col("gap") > pl.col("margin") * widen)
-        .select(list(columns))
-        .sort("gap", descending=True, maintain_order=True)
-        .cast(columns)
     )
+    p_values = [
+        chi2_sf(statistic, answers - 1)
+        if expected >= MIN_EXPECTED_MOVERS and statistic == statistic  # NaN: nobody moved it
+        else None
+        for statistic, answers, expected in found.select(
+            "statistic", "answers", "expected"
+        ).iter_rows()
+    ]
+    return (
+        found.with_columns(
+            p_value=pl.Series(p_values, dtype=pl.Float64),
+            q_value=pl.Series(adjust(p_values), dtype=pl.Float64),
+        )
+        .with_columns(clear=(pl.col("q_value") <= FDR).fill_null(False))
+        .select(list(SPLIT_COLUMNS))
+        .sort("gap", descending=True, maintain_order=True)
+        .cast(SPLIT_COLUMNS)
+    )
+
+
+def family(found_splits: pl.DataFrame) -> Family:
+    """The comparison's tests after the false discovery rate control (m tested, k clear)."""
+    return Family.of(found_splits["q_value"], "differences between answers")

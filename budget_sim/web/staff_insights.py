@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from budget_sim import exports
-from budget_sim.insights import dashboard, report, segments, tradeoffs
+from budget_sim.insights import dashboard, report, segments, tradeoffs, weighting
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
@@ -312,6 +312,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
             "tradeoffs": results.tables["trade-offs"],
+            "families": results.families,
+            "margins": weighting.margins(budget.questions),
             "comparison": comparison(segment_table) if segment_table is not None else None,
             "charts": results.derived["charts"],
             "table_names": list(results.tables),
@@ -346,6 +348,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                     "submissions": tradeoffs.MIN_SUBMISSIONS,
                     "movers": tradeoffs.MIN_MOVERS,
                     "lines": tradeoffs.MAX_LINES,
+                    "expected_both": tradeoffs.MIN_EXPECTED_BOTH,
                 },
                 "small_cell": segments.MIN_CELL,
                 "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
@@ -438,8 +441,11 @@ def filter_problem(budget: Budget, params: Mapping[str, str]) -> str | None:
     """Why the filter parameters cannot be applied to this budget, or None."""
     if params.get("synthetic", "0") not in ("0", "1"):
         return "synthetic must be 1 (include demo submissions) or 0 (leave them out)."
-    if params.get("weights", "") not in ("", "district"):
-        return "weights must be district (weight by district population) or left out."
+    if params.get("weights", "") not in ("", *report.WEIGHTINGS):
+        return (
+            "weights must be district (weight by district population), raked (weight to "
+            "every population table of the budget's questions) or left out."
+        )
     compare = params.get("compare", "").strip()
     if compare and compare not in {q.id for q in budget.questions}:
         known = ", ".join(q.id for q in budget.questions) or "none"
