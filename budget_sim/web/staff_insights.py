@@ -22,6 +22,13 @@ from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
 from budget_sim.web import i18n
+from budget_sim.web.dashboard_charts import headline_chart_job
+from budget_sim.web.headline_view import (
+    METHOD_TEXTS,
+    headline_context,
+    headline_notice,
+    start_intervals,
+)
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import link_for
 
@@ -144,17 +151,14 @@ def comparison(compared: pl.DataFrame) -> dict:
 def headline_intervals(
     request: Request, budget: Budget, filters: report.Filters, *, start: bool = True
 ) -> dict:
-    """The Independent Markets amounts with their 95% intervals, or pending (blocking); their
-    computation starts now if it has not yet, unless `start` is false."""
+    """The headline block (headline_view.headline_context) with the dashboard's chart of it."""
+    context = headline_context(request, budget, filters, start=start)
     results, _ = request.state.insights.latest(budget, filters)
-    whole = results.tables.get("whole-budget")
-    if whole is None or results.table.height < 2:
-        return {"interval": None, "interval_rows": [], "interval_pending": False}
-    interval = request.state.insights.intervals(budget, filters, start=start)
-    rows = []
-    if interval is not None:
-        rows = whole.join(interval.bounds, on="line_id", how="left").to_dicts()
-    return {"interval": interval, "interval_rows": rows, "interval_pending": interval is None}
+    method, whole = context["headline_method"], results.tables.get("whole-budget")
+    drawn = results.derived.setdefault("headline-charts", {})
+    if whole is not None and method in whole.columns and method not in drawn:
+        drawn[method] = headline_chart_job(budget, whole, method)()
+    return {**context, "headline_chart": drawn.get(method), **METHOD_TEXTS}
 
 
 def _filter_query(request: Request) -> str:
@@ -171,7 +175,7 @@ async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> 
     context = await run_in_threadpool(headline_intervals, request, budget, filters)
     return render(
         request,
-        "insights.html",
+        "_headline.html",
         {
             "budget": budget,
             "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
@@ -279,6 +283,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
             **headline_intervals(request, budget, filters, start=False),
+            "headline_notice": headline_notice(params),
             "newer": newer,
             "set_aside_count": request.state.insights.set_aside(budget),
             "set_aside_receipts": set_aside_receipts(request, budget)
@@ -315,8 +320,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 **results,
             },
         )
-    if results["interval_pending"]:  # after the page is sent: the resamples would slow it down
-        response.background = BackgroundTask(request.state.insights.intervals, budget, filters)
+    if results["headline_pending"]:  # after the page is sent: the resamples would slow it down
+        response.background = BackgroundTask(start_intervals, request, budget, filters)
     return response
 
 
@@ -347,6 +352,7 @@ WHOLE_MONEY = {
     "mean": "mean_amount",
     "median": "median_rescaled_amount",
     "utilitarian": "majority_view_amount",
+    "piecewise_uniform": "piecewise_uniform_amount",
 }
 # table name (or prefix ending in "-") -> (money columns, other renamed columns)
 EXPORT_COLUMNS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
