@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from budget_sim.insights import dashboard
 from budget_sim.insights.aggregate import METHODS
 
 HEADLINE = "mean"
@@ -197,3 +198,33 @@ def headline_figures(
             counts[other] += 1
             notes.setdefault(row["line_id"], []).append(Disagreement(other, value, value > high))
     return HeadlineFigures(method, truthful, submissions, rows, notes, counts)
+
+
+def compute_headline(
+    table: pl.DataFrame,
+    lines: pl.DataFrame,
+    *,
+    method: str = HEADLINE,
+    weights: pl.Series | None = None,
+    resamples: int = 200,
+    seed: int = 0,
+) -> HeadlineFigures:
+    """The headline figures of a submissions table from scratch (for the council report and
+    scripts; the dashboard reuses its cached tables and intervals instead): the whole budget,
+    then the bootstrap intervals of the headline and of its neighbour (blocking: seconds)."""
+    whole = dashboard.whole_budget(table, lines, weights)
+    locked = set(lines.filter(pl.col("locked"))["id"].to_list())
+    bounds = {}
+    if table.height >= 2:
+        for each in (method, neighbour(method)):
+            bounds[each] = dashboard.bootstrap_interval(
+                table, lines, method=each, weights=weights, resamples=resamples, seed=seed
+            ).bounds
+    return headline_figures(
+        whole,
+        locked,
+        submissions=table.height,
+        method=method,
+        interval=bounds.get(method),
+        truthful_interval=bounds.get(neighbour(method)),
+    )

@@ -137,3 +137,18 @@ def test_disagreements_are_named_beyond_the_intervals_only():
     assert figures.moved() == (0, 0, 2)
     sentence = figures.notes["a"][0].sentence(lambda cents: f"${cents / 100:.2f}")
     assert sentence == "Independent Markets gives $1.50, above this figure's 95% interval."
+
+
+def test_compute_headline_gives_the_report_everything_it_shows():
+    """One call for the council report: the method, its neighbour, figures with intervals and
+    the disagreements (here Independent Markets, beyond the interval on most lines)."""
+    from budget_sim.insights.headline import compute_headline
+
+    city = city_amounts("power", 60, seed=13)
+    lines = lines_frame(city, frozenset({1}))
+    figures = compute_headline(residents(city, 200, seed=14), lines, resamples=30)
+    assert (figures.method, figures.truthful, figures.submissions) == (HEADLINE, TRUTHFUL, 200)
+    assert figures.has_intervals and figures.rows["low"].null_count() == 0
+    assert figures.rows.row(1, named=True)["headline"] == city[1]  # locked
+    assert figures.counts["independent_markets"] > 30
+    assert figures.label == "Average of residents' plans"
