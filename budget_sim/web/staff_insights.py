@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim import exports
-from budget_sim.insights import dashboard, report, segments, tradeoffs
+from budget_sim.insights import HEADLINE, dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
@@ -156,6 +156,9 @@ def headline_intervals(
     results, _ = request.state.insights.latest(budget, filters)
     method, whole = context["headline_method"], results.tables.get("whole-budget")
     drawn = results.derived.setdefault("headline-charts", {})
+    default = results.derived.get("charts", {}).get("whole-budget")
+    if method == HEADLINE and default is not None:
+        drawn[method] = default  # drawn with the report's other charts
     if whole is not None and method in whole.columns and method not in drawn:
         drawn[method] = headline_chart_job(budget, whole, method)()
     return {**context, "headline_chart": drawn.get(method), **METHOD_TEXTS}
