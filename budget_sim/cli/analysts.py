@@ -139,7 +139,7 @@ def headline_json(table: Any, budget: Any, *, include_synthetic: bool) -> dict[s
     from budget_sim import insights
     from budget_sim.insights import dashboard
 
-    method = getattr(insights, "HEADLINE", "independent_markets")  # issue 10: may be chosen
+    method = insights.HEADLINE
     stats = dashboard.line_table(table, budget.lines)
     counted = dict(zip(stats["line_id"], stats["submissions"], strict=True))
     whole = dashboard.whole_budget(table, budget.lines)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from budget_sim.insights.aggregate import aggregate, aggregate_many
+from budget_sim.insights.aggregate import METHODS, aggregate, aggregate_many
 from budget_sim.model import Question
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -225,11 +225,17 @@ def line_table(
     )
 
 
+def movable_spending(lines: pl.DataFrame) -> pl.DataFrame:
+    """The spending lines residents could move (locked lines stay at the city's amount)."""
+    return lines.filter((pl.col("kind") == "expense") & ~pl.col("locked"))
+
+
 def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Each submission's spending, rescaled to sum to 1 (rows spending nothing are dropped):
-    how each resident would split whatever they chose to spend. A line a submission has no
-    amount for (a revision added it after) counts as nothing spent on it."""
-    spend = lines.filter(pl.col("kind") == "expense")["id"].to_list()
+    """Each submission's spending on the lines residents could move, rescaled to sum to 1 (rows
+    spending nothing there are dropped): how each resident would split what they chose to
+    spend on them. A line a submission has no amount for (a revision added it after) counts as
+    nothing spent on it."""
+    spend = movable_spending(lines)["id"].to_list()
     amounts = table.select(
         pl.col(c).cast(pl.Float64).clip(lower_bound=0).fill_null(0.0) for c in spend
     )
@@ -239,24 +245,36 @@ def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFr
     return shares, spend
 
 
-WHOLE_BUDGET_METHODS = ("mean", "median", "independent_markets", "utilitarian")
+WHOLE_BUDGET_METHODS = METHODS
 
 
 def whole_budget(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
 ) -> pl.DataFrame:
-    """The spending lines under each aggregation method, scaled to the city's total spending,
-    next to the city's own figures. Rows: lines; columns: city and one per method (cents)."""
+    """The spending lines under each aggregation method next to the city's own figures. Rows:
+    lines; columns: city and one per method (cents). Locked lines stay at the city's amount
+    under every method; the methods share out only what residents could move (the city's
+    spending on unlocked lines)."""
     shares, spend = spending_shares(table, lines)
     city = lines.filter(pl.col("kind") == "expense")
-    total = float(city["amount"].sum())
+    total = float(movable_spending(lines)["amount"].sum())
     frame = city.select(line_id="id", department="department", program="program", city="amount")
     if shares.is_empty():
         return frame
     kept_weights = _kept_weights(table, spend, weights)
     results = aggregate_many(shares, total=1.0, methods=WHOLE_BUDGET_METHODS, weights=kept_weights)
+    position = {key: j for j, key in enumerate(spend)}
+    amounts = city.select("id", "amount").rows()
     return frame.with_columns(
-        pl.Series(method, [value * total for value in values]) for method, values in results.items()
+        pl.Series(
+            method,
+            [
+                values[position[key]] * total if key in position else float(amount)
+                for key, amount in amounts
+            ],
+            dtype=pl.Float64,
+        )
+        for method, values in results.items()
     )
 
 
@@ -314,14 +332,19 @@ def bootstrap_interval(
     is. `should_stop` is asked before each draw; when it says yes, Stopped is raised."""
     shares, spend = spending_shares(table, lines)
     kept = _kept_weights(table, spend, weights)
-    total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
+    total = float(movable_spending(lines)["amount"].sum())
+    fixed = lines.filter((pl.col("kind") == "expense") & pl.col("locked"))
+    locked = pl.DataFrame(  # a locked line's amount is the city's, without any uncertainty
+        {"line_id": fixed["id"], "low": fixed["amount"], "high": fixed["amount"]},
+        schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
+    )
     n = shares.height
     if n < 2:
         empty = pl.DataFrame(
             {"line_id": spend, "low": [None] * len(spend), "high": [None] * len(spend)},
             schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
         )
-        return Interval(empty, "bootstrap", 0, n)
+        return Interval(pl.concat([empty, locked]), "bootstrap", 0, n)
     indexed = shares.with_columns(
         __w=kept if kept is not None else pl.lit(1.0), __row=pl.int_range(n, dtype=pl.Int64)
     )
@@ -366,8 +389,10 @@ def bootstrap_interval(
             "line_id": spend,
             "low": [max(0.0, v) * total for v in low],
             "high": [min(1.0, v) * total for v in high],
-        }
+        },
+        schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
     )
+    bounds = pl.concat([bounds, locked])
     how = "subsampling" if subsample else "bootstrap"
     return Interval(bounds, how, resamples, min(n, max_rows))
 

@@ -207,6 +207,19 @@ class PublicResults(Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
 
 
+class HeadlineChoice(Base):
+    """The method staff chose as a budget's headline on the dashboard and the public page. One
+    row per budget, changed in place (no row: the default, `budget_sim.insights.HEADLINE`); the
+    audit log keeps the history."""
+
+    __tablename__ = "headline_choices"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+
+
 class ApiToken(Base):
     """A personal API token of a member of staff. Only the SHA-256 of the secret is stored; it
     acts with its owner's role and budgets, and stops working when revoked, expired or when the

@@ -22,6 +22,7 @@ from budget_sim.storage import Database, SubmissionWriter
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.web import (
     api,
+    headline_view,
     health,
     paths,
     public_results,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff.routes,
         *staff_budgets.routes,
         *staff_insights.routes,
+        *headline_view.routes,
         *api.routes,
         Mount("/static", StaticFiles(directory=resources.static()), name="static"),
     ]

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from budget_sim.insights import dashboard, report
+from budget_sim.insights.headline import HEADLINE
 from budget_sim.model import Budget
 from budget_sim.storage import Database, locks
 from budget_sim.storage import intervals as intervals_db
@@ -225,12 +226,17 @@ class InsightCache:
         self._refresh.submit(run)
 
     def intervals(
-        self, budget: Budget, filters: report.Filters, *, start: bool = True
+        self,
+        budget: Budget,
+        filters: report.Filters,
+        *,
+        start: bool = True,
+        method: str = HEADLINE,
     ) -> dashboard.Interval | None:
-        """The bootstrap intervals of the headline under `filters`, or None while they are
-        being computed (the first call starts that, unless `start` is false)."""
+        """The bootstrap intervals of `method` (default: the headline) under `filters`, or None
+        while they are being computed (the first call starts that, unless `start` is false)."""
         _, stamp = self._filtered(budget, filters)
-        key = (budget.slug, budget.version, filters, stamp)
+        key = (budget.slug, budget.version, filters, stamp, method)
         with self._lock:
             future = self._intervals.get(key)
         if future is None:
@@ -272,7 +278,7 @@ class InsightCache:
         """The intervals of `key`, computed here only if no other worker is computing those of
         this budget; otherwise the ones it stores, once it has."""
         if self._database is None:
-            return self._bootstrap(budget, filters)
+            return self._bootstrap(budget, filters, key[-1])
         while True:
             found = self._shared(budget.slug, key)
             if found is not None:
@@ -283,8 +289,10 @@ class InsightCache:
                     found = self._shared(budget.slug, key)  # stored while we asked for the lock
                     if found is not None:
                         return found
-                    computed = self._bootstrap(budget, filters)
-                    logger.info("headline intervals of %s computed in this worker", budget.slug)
+                    computed = self._bootstrap(budget, filters, key[-1])
+                    logger.info(
+                        "intervals of %s (%s) computed in this worker", budget.slug, key[-1]
+                    )
                     self._store(budget.slug, key, computed)
                     return computed
                 finally:
@@ -328,12 +336,15 @@ class InsightCache:
             self._quiet.wait_for(lambda: not self._answering or self._closed, PAUSE_SECONDS)
         return self._closed
 
-    def _bootstrap(self, budget: Budget, filters: report.Filters) -> dashboard.Interval:
+    def _bootstrap(
+        self, budget: Budget, filters: report.Filters, method: str
+    ) -> dashboard.Interval:
         built = self.report(budget, filters)
         weights = built.weights.values if built.weights else None
         return dashboard.bootstrap_interval(
             built.table,
             budget.lines,
+            method=method,
             weights=weights,
             resamples=self._resamples,
             should_stop=self._between_draws,  # a shutdown does not wait for 200 draws

@@ -22,12 +22,19 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from budget_sim import exports
-from budget_sim.insights import dashboard, report, segments, tradeoffs, weighting
+from budget_sim.insights import HEADLINE, dashboard, report, segments, tradeoffs, weighting
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
 from budget_sim.web import i18n
+from budget_sim.web.dashboard_charts import headline_chart_job
 from budget_sim.web.export_auth import Downloader, TokenHolder, export_view
+from budget_sim.web.headline_view import (
+    METHOD_TEXTS,
+    headline_context,
+    headline_notice,
+    start_intervals,
+)
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import link_for
 
@@ -184,17 +191,17 @@ def comparison(compared: pl.DataFrame) -> dict:
 def headline_intervals(
     request: Request, budget: Budget, filters: report.Filters, *, start: bool = True
 ) -> dict:
-    """The Independent Markets amounts with their 95% intervals, or pending (blocking); their
-    computation starts now if it has not yet, unless `start` is false."""
+    """The headline block (headline_view.headline_context) with the dashboard's chart of it."""
+    context = headline_context(request, budget, filters, start=start)
     results, _ = request.state.insights.latest(budget, filters)
-    whole = results.tables.get("whole-budget")
-    if whole is None or results.table.height < 2:
-        return {"interval": None, "interval_rows": [], "interval_pending": False}
-    interval = request.state.insights.intervals(budget, filters, start=start)
-    rows = []
-    if interval is not None:
-        rows = whole.join(interval.bounds, on="line_id", how="left").to_dicts()
-    return {"interval": interval, "interval_rows": rows, "interval_pending": interval is None}
+    method, whole = context["headline_method"], results.tables.get("whole-budget")
+    drawn = results.derived.setdefault("headline-charts", {})
+    default = results.derived.get("charts", {}).get("whole-budget")
+    if method == HEADLINE and default is not None:
+        drawn[method] = default  # drawn with the report's other charts
+    if whole is not None and method in whole.columns and method not in drawn:
+        drawn[method] = headline_chart_job(budget, whole, method)()
+    return {**context, "headline_chart": drawn.get(method), **METHOD_TEXTS}
 
 
 def _filter_query(request: Request) -> str:
@@ -211,7 +218,7 @@ async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> 
     context = await run_in_threadpool(headline_intervals, request, budget, filters)
     return render(
         request,
-        "insights.html",
+        "_headline.html",
         {
             "budget": budget,
             "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
@@ -321,6 +328,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
             **headline_intervals(request, budget, filters, start=False),
+            "headline_notice": headline_notice(params),
             "newer": newer,
             "set_aside_count": request.state.insights.set_aside(budget),
             "set_aside_receipts": set_aside_receipts(request, budget)
@@ -358,8 +366,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 **results,
             },
         )
-    if results["interval_pending"]:  # after the page is sent: the resamples would slow it down
-        response.background = BackgroundTask(request.state.insights.intervals, budget, filters)
+    if results["headline_pending"]:  # after the page is sent: the resamples would slow it down
+        response.background = BackgroundTask(start_intervals, request, budget, filters)
     return response
 
 
@@ -390,6 +398,7 @@ WHOLE_MONEY = {
     "mean": "mean_amount",
     "median": "median_rescaled_amount",
     "utilitarian": "majority_view_amount",
+    "piecewise_uniform": "piecewise_uniform_amount",
 }
 # table name (or prefix ending in "-") -> (money columns, other renamed columns)
 EXPORT_COLUMNS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
