@@ -21,6 +21,7 @@ from budget_sim.insights import dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
+from budget_sim.storage.exports import removed_lines
 from budget_sim.web import i18n
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import link_for
@@ -71,9 +72,11 @@ def in_units(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 @staff_view()
 async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
-    """The submissions of a budget: one row each, one column per line (currency units),
-    answers and comments. Demo submissions only when asked (?synthetic=1); only one segment's
-    when one is chosen (?segment=question:option), as on the dashboard."""
+    """The submissions of a budget: one row each with the revision it was made against, one
+    column per line (currency units; lines a later revision removed after the current ones,
+    with the amounts earlier residents gave them), answers and comments. Demo submissions
+    only when asked (?synthetic=1); only one segment's when one is chosen
+    (?segment=question:option), as on the dashboard."""
     budget = visible_budget(request, signed_in)
     fmt = request.path_params["fmt"]
     if fmt not in exports.FORMATS:
@@ -97,7 +100,8 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
             + (" set_aside=True" if filters.include_set_aside else "")
             + (f" segment={':'.join(filters.segment)}" if filters.segment else ""),
         )
-        return exports.encode(in_units(table, budget.line_ids), fmt)
+        amounts = [*budget.line_ids, *removed_lines(table, budget.line_ids)]
+        return exports.encode(in_units(table, amounts), fmt)
 
     body = await run_in_threadpool(build)
     suffix = "-with-demo" if filters.include_synthetic else ""
@@ -271,6 +275,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "weights": results.weights,
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
+            "whole_counted": results.whole_counted,
+            "revisions": dashboard.per_revision(results.table, budget.version),
             "tradeoffs": results.tables["trade-offs"],
             "comparison": comparison(segment_table) if segment_table is not None else None,
             "charts": results.derived["charts"],
