@@ -20,6 +20,7 @@ from starlette.routing import Route
 from budget_sim import exports
 from budget_sim.insights import report
 from budget_sim.model import Budget, Question
+from budget_sim.money import CENTS_PER_UNIT, largest_remainder
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n
 from budget_sim.web.display import Display, read_display
@@ -109,10 +110,13 @@ def _headline(budget: Budget, whole: pl.DataFrame | None) -> tuple[DepartmentRow
         return ()
     names = {row["id"]: row for row in budget.lines.iter_rows(named=True)}
     grouped: dict[str, list[ProgramRow]] = {}
-    for row in whole.iter_rows(named=True):
+    # The page shows whole currency units: rounded by largest remainder, so that the programs
+    # shown add up to their department's figure and the departments to the total.
+    units = largest_remainder([v / CENTS_PER_UNIT for v in whole["independent_markets"]])
+    for row, whole_units in zip(whole.iter_rows(named=True), units, strict=True):
         line = names.get(row["line_id"], row)
         grouped.setdefault(line["department"], []).append(
-            ProgramRow(line["program"], int(row["city"]), round(row["independent_markets"]))
+            ProgramRow(line["program"], int(row["city"]), whole_units * CENTS_PER_UNIT)
         )
     return tuple(DepartmentRows(name, tuple(rows)) for name, rows in grouped.items())
 
