@@ -120,12 +120,16 @@ def comparison(compared: pl.DataFrame) -> dict:
     """A segment comparison as the dashboard shows it: the answers (label, n, small) and, per
     unlocked line, each answer's net support, the lines where answers differ most first."""
     answers = compared.unique("option", keep="first", maintain_order=True).select(
-        "option", "label", "submissions", "small"
+        "option", "label", "submissions", small=pl.col("submissions") < segments.MIN_CELL
     )
     unlocked = compared.filter(~pl.col("locked"))
     net = {
         (row["line_id"], row["option"]): row.get("net_support")
         for row in unlocked.iter_rows(named=True)
+    }
+    # Too few in a cell: fewer than MIN_CELL of that answer saw the line (a revision added it).
+    small = {
+        (row["line_id"], row["option"]): row["small"] for row in unlocked.iter_rows(named=True)
     }
     gaps = {row["line_id"]: row for row in segments.splits(compared).iter_rows(named=True)}
     options = answers["option"].to_list()
@@ -136,6 +140,7 @@ def comparison(compared: pl.DataFrame) -> dict:
             else f"{line['department']}: {line['program']}",
             "split": gaps.get(line["line_id"]),
             "cells": [net.get((line["line_id"], option)) for option in options],
+            "small_cells": [small.get((line["line_id"], option)) for option in options],
         }
         for line in unlocked.unique("line_id", keep="first", maintain_order=True).iter_rows(
             named=True
