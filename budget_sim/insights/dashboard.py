@@ -288,10 +288,11 @@ def whole_budget_rows(table: pl.DataFrame, lines: pl.DataFrame) -> pl.Series:
     spend = lines.filter(pl.col("kind") == "expense")["id"].to_list()
     if not spend:
         return pl.Series([False] * table.height, dtype=pl.Boolean)
-    return table.select(
-        pl.all_horizontal(pl.col(c).is_not_null() for c in spend)
-        & (pl.sum_horizontal(pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend) > 0)
-    ).to_series()
+    spends = pl.sum_horizontal(pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend) > 0
+    if not any(table.select(spend).null_count().row(0)):  # no revision added a line: all saw all
+        return table.select(spends).to_series()
+    saw_all = pl.all_horizontal(pl.col(c).is_not_null() for c in spend)
+    return table.select(saw_all & spends).to_series()
 
 
 def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:

@@ -150,6 +150,13 @@ def comparison(compared: pl.DataFrame) -> dict:
     return {"answers": answers.to_dicts(), "rows": rows}
 
 
+def revisions(results: report.Report, budget: Budget) -> list[dict]:
+    """Submissions per revision (dashboard.per_revision), computed once per report."""
+    if "revisions" not in results.derived:
+        results.derived["revisions"] = dashboard.per_revision(results.table, budget.version)
+    return results.derived["revisions"]
+
+
 def headline_intervals(
     request: Request, budget: Budget, filters: report.Filters, *, start: bool = True
 ) -> dict:
@@ -281,7 +288,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
             "whole_counted": results.whole_counted,
-            "revisions": dashboard.per_revision(results.table, budget.version),
+            "revisions": revisions(results, budget),
             "tradeoffs": results.tables["trade-offs"],
             "comparison": comparison(segment_table) if segment_table is not None else None,
             "charts": results.derived["charts"],
