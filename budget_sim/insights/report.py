@@ -58,6 +58,10 @@ class Report:
     families: dict[str, Family] = field(default_factory=dict)
     # What layers above make of the tables (the dashboard's charts), cached with them.
     derived: dict[str, Any] = field(default_factory=dict)
+    # The city's amounts of the earlier versions residents were shown (dashboard.Shown).
+    shown: dashboard.Shown = field(default_factory=dict)
+    # How many submissions the whole-budget figures count (dashboard.whole_budget_rows).
+    whole_counted: int = 0
 
 
 def district_questions(budget: Budget) -> list[Question]:
@@ -78,9 +82,14 @@ def compared_question(budget: Budget, filters: Filters) -> Question | None:
     return next((q for q in budget.questions if q.id == filters.compare), None)
 
 
-def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
+def build(
+    table: pl.DataFrame, budget: Budget, filters: Filters, shown: dashboard.Shown | None = None
+) -> Report:
     """All insight tables of `table` (a submissions table already read with or without demo
-    submissions, as `filters` says) for `budget`."""
+    submissions, as `filters` says) for `budget`. `shown`: the city's amounts of the earlier
+    versions some submissions were made against (a resident who saw another amount is
+    compared with it; without it, every resident is compared with the current amounts)."""
+    shown = dict(shown or {})
     everyone = table.height
     if filters.segment is not None:
         table = dashboard.segment(table, *filters.segment)
@@ -93,7 +102,7 @@ def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
     values = weights.values if weights else None
     by_district = [(q, dashboard.by_district(table, q)) for q in districts]
     tables: dict[str, pl.DataFrame] = {
-        "lines": dashboard.line_table(table, budget.lines, values),
+        "lines": dashboard.line_table(table, budget.lines, values, shown),
     }
     if table.height:
         tables["whole-budget"] = dashboard.whole_budget(table, budget.lines, values)
@@ -104,8 +113,18 @@ def build(table: pl.DataFrame, budget: Budget, filters: Filters) -> Report:
     tables["trade-offs"] = tradeoffs.strongest(table, budget.lines, values, pairs=pairs)
     tables["comments"] = dashboard.comments(table, budget.lines)
     families = {"trade-offs": tradeoffs.family(pairs)}
-    plain = Report(everyone, table, weights, by_district, tables, families=families)
-    return with_comparison(plain, budget, filters)
+    counted = int(dashboard.whole_budget_rows(table, budget.lines).sum()) if table.height else 0
+    built = Report(
+        everyone,
+        table,
+        weights,
+        by_district,
+        tables,
+        families=families,
+        shown=shown,
+        whole_counted=counted,
+    )
+    return with_comparison(built, budget, filters)
 
 
 def with_comparison(plain: Report, budget: Budget, filters: Filters) -> Report:
@@ -118,7 +137,7 @@ def with_comparison(plain: Report, budget: Budget, filters: Filters) -> Report:
     values = plain.weights.values if plain.weights else None
     tables = {name: frame for name, frame in plain.tables.items() if name != "comments"}
     name = f"segments-by-{compared.id}"
-    tables[name] = segments.compare(plain.table, budget.lines, compared, values)
+    tables[name] = segments.compare(plain.table, budget.lines, compared, values, plain.shown)
     tables["comments"] = plain.tables["comments"]
     families = {**plain.families, name: segments.family(segments.splits(tables[name]))}
     return dataclasses.replace(plain, tables=tables, derived=dict(plain.derived), families=families)

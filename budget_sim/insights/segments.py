@@ -12,10 +12,13 @@ import polars as pl
 
 from budget_sim.insights.dashboard import (
     STATISTICS,
+    VERSION,
     Z95,
+    Shown,
     interval_columns,
     line_columns,
     line_statistics,
+    revised_lines,
 )
 from budget_sim.insights.discoveries import FDR, Family, adjust, chi2_sf
 from budget_sim.model import Question
@@ -34,12 +37,14 @@ def compare(
     lines: pl.DataFrame,
     question: Question,
     weights: pl.Series | None = None,
+    shown: Shown | None = None,
 ) -> pl.DataFrame:
     """One row per answer and line, answers in the question's order then those who gave none
     (option null): option, label, the columns of `line_table` for that answer's submissions
-    (n in `submissions`), the 95% margin of net support (normal approximation, effective
-    sample size) and `small` (n < MIN_CELL). Every answer in one group-by: one pass however
-    many answers there are."""
+    (n in `submissions`; `seen`: those of them who saw the line, which a revision may have
+    added after some submitted), the 95% margin of net support (normal approximation,
+    effective sample size of those who saw it) and `small` (seen < MIN_CELL). Every answer
+    in one group-by: one pass however many answers there are."""
     column = f"answer.{question.id}"
     answers = (
         table.get_column(column).cast(pl.String)
@@ -54,27 +59,36 @@ def compare(
         },
         schema={"option": pl.String, "label": pl.String},
     )
-    stats = _statistics(table, lines, weights, answers.rename("option"))
-    n = pl.col("n_eff").clip(lower_bound=1.0)
+    stats = _statistics(table, lines, weights, answers.rename("option"), shown)
+    n = pl.col("seen_eff").clip(lower_bound=1.0)
     spread = pl.col("raised") + pl.col("cut") - (pl.col("raised") - pl.col("cut")) ** 2
     return (
         groups.join(line_columns(lines), how="cross", maintain_order="left_right")
         .join(stats, on=["option", "line_id"], how="left", nulls_equal=True, maintain_order="left")
-        .with_columns(pl.col("submissions").fill_null(0))
+        .with_columns(
+            pl.col("submissions").fill_null(0),
+            pl.col("seen").fill_null(0).cast(pl.Int64),
+            revised=pl.col("line_id").is_in(list(revised_lines(lines, shown))),
+        )
         .with_columns(
             **interval_columns(n),
             net_support_margin95=Z95 * (spread.clip(lower_bound=0) / n).sqrt(),
-            small=pl.col("submissions") < MIN_CELL,
+            small=pl.col("seen") < MIN_CELL,
         )
-        .drop("var")
+        .drop("var", "seen_eff")
     )
 
 
 def _statistics(
-    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None, answers: pl.Series
+    table: pl.DataFrame,
+    lines: pl.DataFrame,
+    weights: pl.Series | None,
+    answers: pl.Series,
+    shown: Shown | None = None,
 ) -> pl.DataFrame:
     """Per answer and line: submissions, n_eff and the statistics `line_table` rests on."""
-    frame = table.select(c for c in lines["id"] if c in table.columns).with_columns(answers)
+    kept = [c for c in (*lines["id"], VERSION) if c in table.columns]
+    frame = table.select(kept).with_columns(answers)
     expressions = [pl.len().cast(pl.Int64).alias("submissions")]
     if weights is None:
         expressions.append(pl.len().cast(pl.Float64).alias("n_eff"))
@@ -82,7 +96,7 @@ def _statistics(
         frame = frame.with_columns(weights.cast(pl.Float64).alias("__w"))
         weight = pl.col("__w")
         expressions.append((weight.sum() ** 2 / (weight**2).sum()).alias("n_eff"))
-    expressions += line_statistics(table, lines, weighted=weights is not None)
+    expressions += line_statistics(table, lines, weighted=weights is not None, shown=shown)
     wide = frame.group_by("option").agg(expressions)
     if wide.is_empty():  # no submissions (a segment nobody is in): no statistic to pivot
         return pl.DataFrame(

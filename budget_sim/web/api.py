@@ -35,6 +35,7 @@ from budget_sim.model import Budget
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import tokens as tokens_db
+from budget_sim.storage.exports import removed_lines
 from budget_sim.web.bearer import BadToken, token_owner
 from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import (
@@ -237,13 +238,17 @@ def _flag(request: Request, name: str) -> bool:
     return raw == "1"
 
 
-def _submission(row: dict[str, Any], line_ids: list[str]) -> dict[str, Any]:
+def _submission(row: dict[str, Any], line_ids: list[str], removed: list[str]) -> dict[str, Any]:
     return {
         "receipt": row["receipt"],
         "submitted_at": row["submitted_at"],
         "locale": row["locale"],
         "synthetic": row["synthetic"],
+        "revision": row["revision"],
+        "budget_version": row["budget_version"],
         "amounts_cents": {line: row[line] for line in line_ids},
+        # lines a later revision removed, for the submissions made when they existed
+        "removed_amounts_cents": {line: row[line] for line in removed if row[line] is not None},
         "answers": {
             k.removeprefix("answer."): v
             for k, v in row.items()
@@ -297,7 +302,8 @@ async def submissions(request: Request, caller: Caller) -> Response:
 
     rows, total, more = await run_in_threadpool(page)
     line_ids = budget.line_ids
-    items = [_submission(row, line_ids) for row in rows.iter_rows(named=True)]
+    removed = removed_lines(rows, line_ids)
+    items = [_submission(row, line_ids, removed) for row in rows.iter_rows(named=True)]
     following = items[-1]["receipt"] if more and items else None
     query = f"?after={following}&limit={limit}" + ("&synthetic=1" if include_synthetic else "")
     query += "&set_aside=1" if include_set_aside else ""

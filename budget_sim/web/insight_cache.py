@@ -40,6 +40,7 @@ from budget_sim.storage import Database, locks
 from budget_sim.storage import intervals as intervals_db
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.storage.submissions import Stamp
+from budget_sim.web import registry
 from budget_sim.web.dashboard_charts import draw_charts
 
 logger = logging.getLogger("budget_sim")
@@ -122,8 +123,10 @@ class InsightCache:
     def latest(self, budget: Budget, filters: report.Filters) -> tuple[report.Report, int]:
         """The newest report under `filters` without waiting for one to be computed when an
         older one exists and submissions were only added since, and how many arrived since it
-        was computed (0: it is current). An out-of-date report is brought up to date in the
-        background."""
+        was computed (0: it is current), counting only those this view counts (demo
+        submissions added to a view without them change nothing). An out-of-date report is
+        brought up to date in the background; one that counted no submissions is not shown
+        while there are some ("0 submissions" would be false): it is computed now."""
         table, stamp = self._filtered(budget, filters)
         base = (budget.slug, budget.version, filters)
         key = (*base, stamp)
@@ -139,13 +142,19 @@ class InsightCache:
                 stamp.aside,
             )
             shown = self._reports.get((*base, older)) if only_new and current is None else None
+            if shown is not None and shown.everyone == table.height:  # nothing new in this view
+                self._reports[key] = current = shown
+                self._newest[base] = stamp
+                shown = None
+            elif shown is not None and shown.everyone == 0:
+                shown = None
             if shown is not None and base not in self._refreshing:
                 self._refreshing.add(base)
                 self._refresh.submit(self._dashboard, table, budget, filters, key)
         if current is not None:
             return self._charted(budget, current), 0
         if shown is not None:
-            return self._charted(budget, shown), max(1, stamp.unflagged - older.unflagged)
+            return self._charted(budget, shown), max(1, table.height - shown.everyone)
         return self._dashboard(table, budget, filters, key), 0
 
     def _dashboard(
@@ -187,7 +196,7 @@ class InsightCache:
                     )
                     built = report.with_comparison(without, budget, filters)
                 else:
-                    built = report.build(table, budget, filters)
+                    built = report.build(table, budget, filters, self.shown(budget, table))
                 if with_charts:
                     self._charted(budget, built)
                 with self._lock:
@@ -200,6 +209,25 @@ class InsightCache:
             with self._lock:
                 self._refreshing.discard(key[:3])
                 self._gates.pop(key, None)
+
+    def shown(self, budget: Budget, table: pl.DataFrame) -> dashboard.Shown:
+        """The city's amounts of each earlier version of `budget` that submissions in `table`
+        were made against (what those residents were shown), as far as they are still known
+        (registry.budget_at); an unknown version is compared with the current amounts."""
+        if dashboard.VERSION not in table.columns:
+            return {}
+        found: dict[str, dict[str, int]] = {}
+        for version in table.get_column(dashboard.VERSION).unique().drop_nulls().to_list():
+            if version == budget.version:
+                continue
+            earlier = (
+                registry.budget_at(self._database, budget.slug, version)
+                if self._database is not None
+                else registry.known_version(budget.slug, version)
+            )
+            if earlier is not None:
+                found[version] = dict(earlier.lines.select("id", "amount").iter_rows())
+        return found
 
     def warm(self, budgets: Iterable[Budget]) -> None:
         """Compute each budget's default views (`report.default_views`) in the background

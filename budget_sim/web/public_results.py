@@ -22,6 +22,7 @@ from budget_sim import exports
 from budget_sim.insights import report
 from budget_sim.insights.headline import HeadlineFigures
 from budget_sim.model import Budget, Question
+from budget_sim.money import CENTS_PER_UNIT, largest_remainder
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n
 from budget_sim.web.display import Display, read_display
@@ -134,13 +135,17 @@ def _headline(budget: Budget, figures: HeadlineFigures | None) -> tuple[Departme
         return ()
     names = {row["id"]: row for row in budget.lines.iter_rows(named=True)}
     grouped: dict[str, list[ProgramRow]] = {}
-    for row in figures.rows.iter_rows(named=True):
+    # The page shows whole currency units: rounded by largest remainder, so that the programs
+    # shown add up to their department's figure and the departments to the total.
+    rows = list(figures.rows.iter_rows(named=True))
+    units = largest_remainder([row["headline"] / CENTS_PER_UNIT for row in rows])
+    for row, whole_units in zip(rows, units, strict=True):
         line = names.get(row["line_id"], row)
         grouped.setdefault(line["department"], []).append(
             ProgramRow(
                 line["program"],
                 int(row["city"]),
-                round(row["headline"]),
+                whole_units * CENTS_PER_UNIT,
                 _cents(row["low"]),
                 _cents(row["high"]),
                 _cents(row["truthful"]),

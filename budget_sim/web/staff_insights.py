@@ -26,6 +26,7 @@ from budget_sim.insights import HEADLINE, dashboard, report, segments, tradeoffs
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
+from budget_sim.storage.exports import removed_lines
 from budget_sim.web import i18n
 from budget_sim.web.dashboard_charts import headline_chart_job
 from budget_sim.web.export_auth import Downloader, TokenHolder, export_view
@@ -94,9 +95,11 @@ BUSY = (
 
 @export_view
 async def export_submissions(request: Request, signed_in: Downloader) -> Response:
-    """The submissions of a budget: one row each, one column per line (currency units),
-    answers and comments. Demo submissions only when asked (?synthetic=1); only one segment's
-    when one is chosen (?segment=question:option), as on the dashboard. XLSX is written to a
+    """The submissions of a budget: one row each with the revision it was made against, one
+    column per line (currency units; lines a later revision removed after the current ones,
+    with the amounts earlier residents gave them), answers and comments. Demo submissions only
+    when asked (?synthetic=1); only one segment's when one is chosen (?segment=question:option),
+    as on the dashboard. XLSX is written to a
     temporary file by a child process (exports.write_xlsx_file), one at a time per process:
     a second one meanwhile gets 503 with Retry-After."""
     budget = visible_budget(request, signed_in)
@@ -155,20 +158,25 @@ async def export_submissions(request: Request, signed_in: Downloader) -> Respons
 
 def submissions_export(table: pl.DataFrame, budget: Budget) -> pl.LazyFrame:
     """The columns staff download (the web and `budget-sim export` alike): the submissions
-    table with amounts in currency units. Lazy, so a file writer can stream it."""
-    return in_units(table.lazy(), budget.line_ids)
+    table with amounts in currency units, lines a later revision removed included. Lazy, so a
+    file writer can stream it."""
+    return in_units(table.lazy(), [*budget.line_ids, *removed_lines(table, budget.line_ids)])
 
 
 def comparison(compared: pl.DataFrame) -> dict:
     """A segment comparison as the dashboard shows it: the answers (label, n, small) and, per
     unlocked line, each answer's net support, the lines where answers differ most first."""
     answers = compared.unique("option", keep="first", maintain_order=True).select(
-        "option", "label", "submissions", "small"
+        "option", "label", "submissions", small=pl.col("submissions") < segments.MIN_CELL
     )
     unlocked = compared.filter(~pl.col("locked"))
     net = {
         (row["line_id"], row["option"]): row.get("net_support")
         for row in unlocked.iter_rows(named=True)
+    }
+    # Too few in a cell: fewer than MIN_CELL of that answer saw the line (a revision added it).
+    small = {
+        (row["line_id"], row["option"]): row["small"] for row in unlocked.iter_rows(named=True)
     }
     gaps = {row["line_id"]: row for row in segments.splits(compared).iter_rows(named=True)}
     options = answers["option"].to_list()
@@ -179,6 +187,7 @@ def comparison(compared: pl.DataFrame) -> dict:
             else f"{line['department']}: {line['program']}",
             "split": gaps.get(line["line_id"]),
             "cells": [net.get((line["line_id"], option)) for option in options],
+            "small_cells": [small.get((line["line_id"], option)) for option in options],
         }
         for line in unlocked.unique("line_id", keep="first", maintain_order=True).iter_rows(
             named=True
@@ -186,6 +195,13 @@ def comparison(compared: pl.DataFrame) -> dict:
     ]
     rows.sort(key=lambda row: -row["split"]["gap"] if row["split"] else 1.0)  # stable
     return {"answers": answers.to_dicts(), "rows": rows}
+
+
+def revisions(results: report.Report, budget: Budget) -> list[dict]:
+    """Submissions per revision (dashboard.per_revision), computed once per report."""
+    if "revisions" not in results.derived:
+        results.derived["revisions"] = dashboard.per_revision(results.table, budget.version)
+    return results.derived["revisions"]
 
 
 def headline_intervals(
@@ -318,6 +334,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "weights": results.weights,
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
+            "whole_counted": results.whole_counted,
+            "revisions": revisions(results, budget),
             "tradeoffs": results.tables["trade-offs"],
             "families": results.families,
             "margins": weighting.margins(budget.questions),

@@ -65,7 +65,9 @@ def test_csv_has_one_row_per_submission_and_inert_formulas(staff_client, budget,
     assert row["answer.age-band"] == "25-34"
     expected = (submitted["amount"] + submitted["step"]) / 100
     assert float(row[submitted["id"]]) == expected
-    assert list(rows[0])[4 : 4 + len(budget.line_ids)] == budget.line_ids
+    assert list(rows[0])[6 : 6 + len(budget.line_ids)] == budget.line_ids
+    # a package on disk: no uploaded revision number, but the version it was made against
+    assert (row["revision"], row["budget_version"]) == ("", budget.version)
 
     with_demo = staff_client.get(f"/staff/b/{SLUG}/submissions.csv?synthetic=1")
     assert with_demo.content.decode("utf-8-sig").count("\n") == 1 + 4
