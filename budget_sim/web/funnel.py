@@ -14,19 +14,30 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from starlette.requests import Request
 
 from budget_sim.model import Budget
 from budget_sim.storage.funnel import Event
-from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
+from budget_sim.web.ballots import BallotSigner, ExpiredBallot, ForgedBallot
 
+MAX_TOKEN = 256  # ours are about 110 characters
 LINE_HEADER = "X-Budget-Line"  # set by static/simulator.js: the line whose input changed
 
 
 def ballot_key(secret: str, nonce: str) -> str:
     message = f"budget-sim funnel\0{nonce}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8192)  # a page recalculates many times with the same token: check it once
+def _key_of(ballots: BallotSigner, token: str, slug: str) -> str | None:
+    try:
+        nonce = ballots.nonce(token, slug)
+    except (ExpiredBallot, ForgedBallot):
+        return None
+    return ballot_key(ballots.secret_key, nonce)
 
 
 def record(
@@ -40,10 +51,10 @@ def record(
     answers: Mapping[str, str] | None = None,
 ) -> None:
     """Queue one event of this ballot (nothing when the token is not a valid one)."""
-    ballots = request.state.ballots
-    try:
-        nonce = ballots.nonce(token, budget.slug)
-    except (ExpiredBallot, ForgedBallot):
+    if len(token) > MAX_TOKEN:  # not one of ours: never a key of the cache
+        return
+    key = _key_of(request.state.ballots, token, budget.slug)
+    if key is None:
         return
     if line_id is not None and all(rule[0] != line_id for rule in budget.line_rules):
         line_id = None
@@ -52,7 +63,7 @@ def record(
     request.state.funnel.record(
         Event(
             budget_slug=budget.slug,
-            ballot=ballot_key(ballots.secret_key, nonce),
+            ballot=key,
             kind=kind,
             at=datetime.now(UTC),
             within=within,
