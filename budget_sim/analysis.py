@@ -14,7 +14,7 @@ from budget_sim.settings import Settings
 from budget_sim.storage import Database
 from budget_sim.storage import packages as packages_db
 from budget_sim.storage.exports import submissions_table
-from budget_sim.storage.submissions import version_line_ids
+from budget_sim.storage.submissions import stored_versions
 
 
 def load_budget(
@@ -54,17 +54,18 @@ def load_submissions(
     database_url: str, slug: str, *, include_synthetic: bool = False
 ) -> pl.DataFrame:
     """One row per submission of budget `slug`, oldest first, as staff download them but in
-    integer cents: `receipt`, `submitted_at` (UTC), `locale`, `synthetic`, then one Int64
-    column per line (cents; null where the resident's version had no such line) in the order
+    integer cents: `receipt`, `submitted_at` (UTC), `locale`, `synthetic`, `revision` (the
+    uploaded revision it was made against; null for a budget on disk), `budget_version`, then
+    one Int64 column per line (cents; null where the resident's version had no such line) in the order
     of the newest version, then lines only older versions had, then `answer.<question>` and
     `comment` / `comment.<line>` text columns. Submissions set aside by staff are left out,
     demo ones unless `include_synthetic`."""
     database = Database(database_url)
     try:
-        versions = version_line_ids(database.read_engine, slug)
+        versions = stored_versions(database.read_engine, slug)
         line_ids: list[str] = []
         for version in sorted(versions, reverse=True):  # the newest version's order first
-            line_ids.extend(line for line in versions[version] if line not in line_ids)
+            line_ids.extend(line for line in versions[version].line_ids if line not in line_ids)
         return submissions_table(
             database.read_engine, slug, line_ids, include_synthetic=include_synthetic
         )

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from budget_sim.insights import dashboard
+from budget_sim.insights.headline import HeadlineFigures
 from budget_sim.money import format_money, largest_remainder
 from budget_sim.storage import Database, NewSubmission, save_many
 from budget_sim.web import create_app
@@ -112,17 +113,22 @@ def test_whole_budget_amounts_add_up_to_the_total_in_exports():
 
 
 def test_public_headline_programs_add_up_to_their_department():
-    # Independent Markets in cents: $33.50 + $33.50 + $33.00 = $100.00; rounded cell by cell
-    # the page said $34 + $34 + $33 under a department of $100.
-    whole = pl.DataFrame(
+    # The headline in cents: $33.50 + $33.50 + $33.00 = $100.00; rounded cell by cell the page
+    # said $34 + $34 + $33 under a department of $100.
+    rows = pl.DataFrame(
         {
             "line_id": ["a", "b", "c"],
             "department": ["D"] * 3,
             "program": ["A", "B", "C"],
+            "locked": [False] * 3,
             "city": [33_34, 33_33, 33_33],
-            "independent_markets": [33_50, 33_50, 33_00],
+            "headline": [33_50.0, 33_50.0, 33_00.0],
+            "low": [None, None, None],
+            "high": [None, None, None],
+            "truthful": [33_50.0, 33_50.0, 33_00.0],
         }
     )
-    (department,) = _headline(SimpleNamespace(lines=LINES), whole)
+    figures = HeadlineFigures("mean", "utilitarian", 4, rows)
+    (department,) = _headline(SimpleNamespace(lines=LINES), figures)
     shown = [int(format_money(p.residents).lstrip("$")) for p in department.programs]
     assert sum(shown) == int(format_money(department.residents).lstrip("$")) == 100
