@@ -82,7 +82,7 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    command: Sequence[str], env: dict[str, str], port: int, log: Path
+    command: Sequence[str], env: dict[str, str], port: int, log: Path, start_timeout: float = 30
 ) -> Iterator[Server]:
     """Start `command` (a server listening on `port`), wait until it answers, stop it after.
 
@@ -92,7 +92,7 @@ def running_server(
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited early; see {log}:\n{log.read_text()}")
@@ -101,7 +101,9 @@ def running_server(
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start in 30 s; see {log}") from None
+                    raise RuntimeError(
+                        f"server did not start in {start_timeout:.0f} s; see {log}"
+                    ) from None
                 time.sleep(0.2)
         yield Server(base, process.pid)
     finally:

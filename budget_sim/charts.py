@@ -202,17 +202,19 @@ def participation_by_district(question_id: str, label: str, frame: pl.DataFrame)
     return render(chart, f"chart-by-{question_id}", title, summary)
 
 
-def independent_markets_vs_city(whole: pl.DataFrame, symbol: str = "$") -> Chart:
-    """Residents' budget (Independent Markets) minus the city's, for the programs it moves
-    most, as bars either side of zero."""
+def independent_markets_vs_city(
+    whole: pl.DataFrame, symbol: str = "$", column: str = "independent_markets", label: str = ""
+) -> Chart:
+    """Residents' budget (the method in `column`, named `label`; by default Independent
+    Markets) minus the city's, for the programs it moves most, as bars either side of zero."""
     name = (  # the program, and its department too when another program has its name
         pl.when(pl.col("program").is_duplicated())
         .then(pl.format("{} ({})", "program", "department"))
         .otherwise(pl.col("program"))
     )
-    changes = whole.select(
-        name=name, change=(pl.col("independent_markets") - pl.col("city")) / 100
-    ).filter(pl.col("change").is_not_nan() & pl.col("change").is_not_null())
+    changes = whole.select(name=name, change=(pl.col(column) - pl.col("city")) / 100).filter(
+        pl.col("change").is_not_nan() & pl.col("change").is_not_null()
+    )
     shown = changes.sort(pl.col("change").abs(), descending=True).head(MOST_LINES)
     shown = shown.sort("change", descending=True)
     raised, cut = (changes["change"] > 0.5).sum(), (changes["change"] < -0.5).sum()
@@ -243,7 +245,8 @@ def independent_markets_vs_city(whole: pl.DataFrame, symbol: str = "$") -> Chart
     )
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=INK).encode(x="zero:Q")
     chart = (bars + zero).properties(width=WIDTH, height=max(ROW * shown.height, 40))
-    return render(chart, "chart-whole-budget", "Residents' budget against the city's", summary)
+    title = "Residents' budget against the city's" + (f" ({label})" if label else "")
+    return render(chart, "chart-whole-budget", title, summary)
 
 
 def _money(units: float, symbol: str) -> str:

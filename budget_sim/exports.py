@@ -2,12 +2,20 @@
 
 A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return, which some
 programs strip first) as a formula. In CSV such text cells get a leading apostrophe; in XLSX
-every text cell is written as text, never as a formula, so the value comes back unchanged."""
+every text cell is written as text, never as a formula, so the value comes back unchanged.
+
+A large table's XLSX (`write_xlsx_file`) is written by a child process with rustpy-xlsxwriter
+(Rust, rows streamed to the file): the server's memory and its GIL stay out of it. Small
+workbooks of several sheets (`to_xlsx_book`) use xlsxwriter in process."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import polars as pl
 from xlsxwriter import Workbook
@@ -61,9 +69,61 @@ def sheet_names(names: Iterable[str]) -> list[str]:
     return found
 
 
-def to_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
-    """One sheet; text is always text (xlsxwriter never turns "=..." into a formula here)."""
-    return to_xlsx_book({sheet: frame})
+def to_xlsx(frame: pl.DataFrame | pl.LazyFrame, sheet: str = "data") -> bytes:
+    """One sheet; text is always text (never a formula). See `write_xlsx_file`."""
+    with tempfile.TemporaryDirectory(prefix="budget-sim-xlsx-") as folder:
+        target = Path(folder) / "out.xlsx"
+        write_xlsx_file(frame, target, sheet)
+        return target.read_bytes()
+
+
+XLSX_TIMEOUT = 600  # seconds a child process may take to write one sheet
+
+
+def write_xlsx_file(frame: pl.DataFrame | pl.LazyFrame, target: Path, sheet: str = "data") -> None:
+    """Write `frame` as a one-sheet XLSX at `target`. The frame goes to a Parquet file (Polars
+    streams it, releasing the GIL); a child process (`python -m budget_sim.exports`) turns it
+    into XLSX, so the caller's memory grows by about one Parquet buffer, not by the workbook."""
+    source = Path(target).with_suffix(".parquet.tmp")
+    try:
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(source)
+        else:
+            frame.write_parquet(source)
+        done = subprocess.run(
+            [sys.executable, "-m", "budget_sim.exports", str(source), str(target), sheet],
+            capture_output=True,
+            text=True,
+            timeout=XLSX_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"writing the XLSX failed: {done.stderr.strip()[-500:]}")
+    finally:
+        source.unlink(missing_ok=True)
+
+
+def _xlsx_from_parquet(source: Path, target: Path, sheet: str) -> None:
+    """In the child process: Decimal money as numbers shown with two decimals (Excel has only
+    doubles; a cent amount / 100 is the nearest one), times in UTC without a zone, text as
+    inline text cells (never formulas, URLs or numbers)."""
+    import rustpy_xlsxwriter as rx
+
+    frame = pl.read_parquet(source)
+    money = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
+    frame = frame.with_columns(
+        pl.col(money).cast(pl.Float64),
+        pl.col(pl.Datetime(time_zone="*")).dt.convert_time_zone("UTC").dt.replace_time_zone(None),
+    )
+    two_places = rx.Format().set_num_format("0.00")
+    rx.write_worksheet(
+        frame,
+        str(target),
+        sheet_name=sheet_names([sheet])[0],
+        datetime_format="yyyy-mm-dd hh:mm:ss",
+        column_formats=dict.fromkeys(money, two_places),
+        freeze_row=1,
+    )
 
 
 def to_xlsx_book(sheets: Mapping[str, pl.DataFrame]) -> bytes:
@@ -90,3 +150,7 @@ def encode(frame: pl.DataFrame, fmt: str) -> bytes:
     if fmt == "parquet":
         return to_parquet(frame)
     raise ValueError(f"unknown format {fmt!r}: use csv, xlsx or parquet")
+
+
+if __name__ == "__main__":  # the child process of write_xlsx_file
+    _xlsx_from_parquet(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 
 CENTS_PER_UNIT = 100
 # ASCII digits only, no sign, no separators, at most two decimals; 13 digits cover any city budget.
@@ -53,3 +55,19 @@ def format_compact(cents: int, symbol: str = "$") -> str:
         if units >= size:
             return f"{sign}{symbol}{units / size:,.1f}{suffix}"
     return format_money(cents, symbol)
+
+
+def largest_remainder(values: Sequence[float], total: int | None = None) -> list[int]:
+    """`values` rounded to whole numbers that add up to `total` (default: their sum, rounded):
+    each is rounded down, then the units still missing go to the largest remainders (Hamilton's
+    method), so shown parts add up to the shown total. NaN counts as 0."""
+    clean = [0.0 if math.isnan(v) else v for v in values]
+    target = round(math.fsum(clean)) if total is None else total
+    floors = [math.floor(v) for v in clean]
+    missing = target - sum(floors)
+    if not 0 <= missing <= len(clean):
+        raise ValueError(f"parts adding up to {math.fsum(clean)} cannot make {target}")
+    order = sorted(range(len(clean)), key=lambda i: clean[i] - floors[i], reverse=True)
+    for i in order[:missing]:
+        floors[i] += 1
+    return floors

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description="Drafts one network address may save in an hour (raise it for a venue where "
         "many residents share one address)",
     )
+    funnel_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="How long the participation funnel's events (no address, no cookie) are kept "
+        "before they are deleted",
+    )
     interval_resamples: int = Field(
         default=200,
         ge=20,

@@ -47,6 +47,9 @@
   document.addEventListener("htmx:configRequest", function (event) {
     var detail = event.detail;
     if (!detail.elt || detail.elt.id !== "simulator" || !detail.formData) return;
+    // Which line changed, for the participation funnel's "last line touched" (no cookie).
+    var changed = detail.triggeringEvent && detail.triggeringEvent.target;
+    if (changed && /^[sn]-/.test(changed.id || "")) detail.headers["X-Budget-Line"] = changed.id.slice(2);
     document.querySelectorAll("#simulator input.amount[data-city]").forEach(function (input) {
       if (input.value === input.getAttribute("data-city") && input.getAttribute("aria-invalid") !== "true") {
         detail.formData.delete(input.name);

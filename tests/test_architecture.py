@@ -24,7 +24,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "insights": ({"insights", "model", "money"}, {"polars"}),
     "demo": ({"model", "money"}, {"polars"}),
     "accounts": (set(), {"argon2"}),
-    "exports": (set(), {"polars", "xlsxwriter"}),
+    "exports": (set(), {"polars", "xlsxwriter", "rustpy_xlsxwriter"}),
     "charts": ({"money"}, {"altair", "vl_convert", "polars"}),
     "print_charts": ({"charts", "money"}, {"altair", "polars"}),
     "pdf": (set(), {"weasyprint"}),
@@ -57,7 +57,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "cli": ({"*"}, {"uvicorn", "click", "pydantic", "sqlalchemy"}),
-    "__init__": (set(), set()),
+    "__init__": ({"analysis"}, set()),  # lazily, on first use
+    "analysis": ({"data", "model", "settings", "storage"}, {"polars"}),
     "locales": (set(), set()),
     "__main__": ({"cli"}, set()),
 }

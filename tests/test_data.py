@@ -840,9 +840,14 @@ def test_questions_are_read(tmp_path):
         ),
         (('id = "d-1"', 'id = "D 1"'), "questions[0].options[0].id", "'D 1' is not a valid id"),
         (
-            ("population_note", "population_notes"),
-            "questions[0].population_notes",
-            "unknown key 'population_notes'",
+            ("required = true", "requird = true"),
+            "questions[1].requird",
+            "unknown key 'requird'",
+        ),
+        (  # a population table weights residents: its source is required
+            ('population_note = "Ideal populations"\n', ""),
+            "questions[0].options",
+            "options give populations but population_note is empty: cite where the figures",
         ),
     ],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from budget_sim import __version__
-from budget_sim.cli import budgets, site, staff
+from budget_sim.cli import analysts, budgets, site, staff
 from budget_sim.cli.context import Commands
 
 
@@ -31,6 +31,8 @@ for command in (
     budgets.demo,
     budgets.insights,
     budgets.embed,
+    analysts.export,
+    analysts.create_token,
     staff.create_staff,
 ):
     main.add_command(command)

@@ -97,9 +97,16 @@ def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch:
 @click.command()
 @click.argument("slug")
 @click.option("--include-synthetic", is_flag=True, help="Count demo submissions too.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the headline (per line: city, headline method, 95%% interval, n) as JSON.",
+)
 @click.pass_context
-def insights(ctx: click.Context, slug: str, include_synthetic: bool) -> None:
-    """Per line of budget SLUG: the city's amount, submissions, mean, median, raising, cutting."""
+def insights(ctx: click.Context, slug: str, include_synthetic: bool, as_json: bool) -> None:
+    """Per line of budget SLUG: the city's amount, submissions, mean, median, raising, cutting;
+    with --json, the dashboard's headline figures with their n and intervals."""
     from budget_sim.insights.dashboard import line_table
     from budget_sim.money import format_money
     from budget_sim.storage import Database
@@ -114,6 +121,11 @@ def insights(ctx: click.Context, slug: str, include_synthetic: bool) -> None:
         )
     finally:
         database.dispose()
+    if as_json:
+        from budget_sim.cli.analysts import headline_json, print_json
+
+        print_json(headline_json(table, budget, include_synthetic=include_synthetic))
+        return
     stats = line_table(table, budget.lines)
     elapsed = time.perf_counter() - started
     which = "including synthetic" if include_synthetic else "synthetic excluded"

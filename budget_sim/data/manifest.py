@@ -212,6 +212,22 @@ class QuestionModel(_Strict):
         _require_unique([option.id for option in options], "option id")
         return options
 
+    @field_validator("options")
+    @classmethod
+    def _populations_cite_a_source(
+        cls, options: list[OptionModel], info: ValidationInfo
+    ) -> list[OptionModel]:
+        """A population table (options with a population) is used to weight residents: it
+        needs its source, in `population_note`."""
+        if any(o.population is not None for o in options) and not (
+            info.data.get("population_note", "").strip()
+        ):
+            raise ValueError(
+                "options give populations but population_note is empty: cite where the "
+                "figures come from (publisher, table, vintage, address)"
+            )
+        return options
+
 
 class Manifest(_Strict):
     slug: Slug

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from budget_sim.insights.aggregate import METHODS, aggregate, aggregate_many
+from budget_sim.insights.headline import HEADLINE
 
-__all__ = ["METHODS", "aggregate", "aggregate_many"]
+__all__ = ["HEADLINE", "METHODS", "aggregate", "aggregate_many"]

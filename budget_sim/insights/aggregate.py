@@ -3,12 +3,14 @@
 Every submission is a full allocation of the same total (research/aggregation.md §5). The
 methods, in plain words:
 
-* ``mean``: the average of all submissions, line by line. The most intuitive and the fairest
-  "average opinion", but a resident who exaggerates moves it towards them (not truthful).
+* ``mean`` (the headline, `insights.HEADLINE`): the average of all submissions, line by line.
+  The most intuitive and the fairest "average opinion", but a resident who exaggerates moves
+  it towards them (not truthful).
 * ``median``: the middle submission of each line, then scaled so the lines add up to the total.
   Descriptive only: it is neither truthful nor proportional once rescaled. If every line's
   median is 0, it falls back to the mean.
-* ``independent_markets`` (the headline "what residents want"): each line gets the level that
+* ``independent_markets`` (the headline until December 2026; see `insights.headline` for why it
+  no longer is: on many unequal lines it cuts the largest): each line gets the level that
   the share of residents asking for at least that much can "pay" for. Truthful (nobody gains by
   misreporting), proportional (if everyone backs one line, each line gets its backers' share)
   and unanimous.

@@ -8,15 +8,20 @@ w = (N_s / N) / (n_s / n) by district population."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from budget_sim.insights.aggregate import aggregate, aggregate_many
+from budget_sim.insights.aggregate import METHODS, aggregate, aggregate_many
 from budget_sim.model import Question
+from budget_sim.money import largest_remainder
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
+VERSION = "budget_version"  # the submissions table's column: the version each was made against
+# The city's amounts of the earlier versions of a budget that submissions were made against:
+# version (Budget.version) -> line id -> cents. What each of those residents was shown.
+Shown = Mapping[str, Mapping[str, int]]
 
 
 @dataclass(frozen=True)
@@ -25,8 +30,13 @@ class Weights:
 
     values: pl.Series
     n_eff: float
-    question: str  # the district question used
+    question: str  # the district question used (raked: the questions, comma-separated)
     note: str  # how the weights were made, in plain words
+
+    @property
+    def design_effect(self) -> float:
+        """Kish's design effect of weighting, n / n_eff: how much variances grow."""
+        return self.values.len() / self.n_eff if self.n_eff else float("inf")
 
 
 def kish_n_eff(weights: pl.Series) -> float:
@@ -143,19 +153,45 @@ def interval_columns(n: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut")
+STATISTICS = ("mean", "var", "q1", "median", "q3", "raised", "cut", "seen", "seen_eff")
+
+
+def baseline(table: pl.DataFrame, key: str, amount: int, shown: Shown | None) -> pl.Expr | int:
+    """What each resident was shown for line `key`: the city's `amount` now, or, for residents
+    who submitted against an earlier version that had another amount, that amount."""
+    if not shown or VERSION not in table.columns:
+        return amount
+    earlier = {v: a[key] for v, a in shown.items() if key in a and a[key] != amount}
+    if not earlier:
+        return amount
+    return pl.col(VERSION).replace_strict(earlier, default=amount, return_dtype=pl.Int64)
+
+
+def revised_lines(lines: pl.DataFrame, shown: Shown | None) -> set[str]:
+    """The lines whose city amount differs between the versions residents were shown."""
+    if not shown:
+        return set()
+    return {
+        key
+        for key, amount in lines.select("id", "amount").iter_rows()
+        if any(key in a and a[key] != amount for a in shown.values())
+    }
 
 
 def moments(x: pl.Expr, base: int, *, weighted: bool, gaps: bool) -> list[pl.Expr]:
     """Mean, variance and the shares raising and cutting of one line's amounts `x`, counting
     only residents with an amount on it (`gaps`: some have none, because a revision added the
-    line after they submitted); weighted by the column `__w` if `weighted`."""
+    line after they submitted); weighted by the column `__w` if `weighted`. `base` is what each
+    resident was shown (an expression when a revision changed it). Also `seen`, how many had
+    an amount on it, and `seen_eff`, their (Kish) effective number."""
     if not weighted:  # the same, without a column of ones: about twice as fast
         return [
             x.mean().alias("mean"),
             x.var(ddof=0).alias("var"),
             (x > base).mean().alias("raised"),
             (x < base).mean().alias("cut"),
+            x.count().cast(pl.Float64).alias("seen"),
+            x.count().cast(pl.Float64).alias("seen_eff"),
         ]
     weight = pl.col("__w")
     if gaps:
@@ -167,12 +203,17 @@ def moments(x: pl.Expr, base: int, *, weighted: bool, gaps: bool) -> list[pl.Exp
         (((x - mean) ** 2) * weight).sum().truediv(total_weight).alias("var"),
         weight.filter(x > base).sum().truediv(total_weight).alias("raised"),
         weight.filter(x < base).sum().truediv(total_weight).alias("cut"),
+        x.count().cast(pl.Float64).alias("seen"),
+        (total_weight**2 / (weight**2).sum()).alias("seen_eff"),
     ]
 
 
-def line_statistics(table: pl.DataFrame, lines: pl.DataFrame, *, weighted: bool) -> list[pl.Expr]:
+def line_statistics(
+    table: pl.DataFrame, lines: pl.DataFrame, *, weighted: bool, shown: Shown | None = None
+) -> list[pl.Expr]:
     """Per line, `<line id>\t<statistic>` for each of STATISTICS of `table`'s amounts: one
-    query computes them all (in a select, or per group in a group-by)."""
+    query computes them all (in a select, or per group in a group-by; with `shown`, the frame
+    needs the VERSION column). Raising and cutting are against what each resident was shown."""
     ids = [key for key in lines["id"] if key in table.columns]
     gaps = {
         key for key, count in table.select(ids).null_count().row(0, named=True).items() if count
@@ -181,7 +222,7 @@ def line_statistics(table: pl.DataFrame, lines: pl.DataFrame, *, weighted: bool)
     for key, base in lines.select("id", "amount").iter_rows():
         x = pl.col(key).cast(pl.Float64)
         statistics = [
-            *moments(x, base, weighted=weighted, gaps=key in gaps),
+            *moments(x, baseline(table, key, base, shown), weighted=weighted, gaps=key in gaps),
             x.quantile(0.25, "linear").alias("q1"),
             x.median().alias("median"),
             x.quantile(0.75, "linear").alias("q3"),
@@ -191,15 +232,19 @@ def line_statistics(table: pl.DataFrame, lines: pl.DataFrame, *, weighted: bool)
 
 
 def line_table(
-    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
+    table: pl.DataFrame,
+    lines: pl.DataFrame,
+    weights: pl.Series | None = None,
+    shown: Shown | None = None,
 ) -> pl.DataFrame:
-    """Per line, in the budget's order: city's amount, n, (weighted) mean with its 95% CI,
-    median and quartiles, shares raising / cutting / keeping with Wilson 95% CIs, and net
-    support (raising minus cutting). Amounts in cents; shares in [0, 1]."""
+    """Per line, in the budget's order: city's amount, n (`submissions`: the residents who saw
+    the line), (weighted) mean with its 95% CI, median and quartiles, shares raising / cutting /
+    keeping with Wilson 95% CIs, and net support (raising minus cutting), each resident against
+    the amount they were shown (`shown`: earlier versions' amounts; `revised` marks the lines
+    a revision changed). Amounts in cents; shares in [0, 1]."""
     n = table.height
-    n_eff = (kish_n_eff(weights) if weights is not None else float(n)) if n else 0.0
     frame = table if weights is None else table.with_columns(weights.alias("__w"))
-    expressions = line_statistics(table, lines, weighted=weights is not None)
+    expressions = line_statistics(table, lines, weighted=weights is not None, shown=shown)
     stats = pl.DataFrame()
     if n and expressions:
         wide = frame.select(expressions).row(0, named=True)
@@ -210,48 +255,97 @@ def line_table(
             },
             schema_overrides=dict.fromkeys(STATISTICS, pl.Float64),
         )
-    base = line_columns(lines)
+    base = line_columns(lines).with_columns(
+        revised=pl.col("line_id").is_in(list(revised_lines(lines, shown)))
+    )
     if stats.is_empty() or n == 0:
         return base.with_columns(submissions=pl.lit(0))
     return (
         base.join(stats, on="line_id", how="left", maintain_order="left")
-        .with_columns(submissions=pl.lit(n), **interval_columns(pl.lit(max(n_eff, 1.0))))
-        .drop("var")
+        .with_columns(
+            submissions=pl.col("seen").fill_null(0).cast(pl.Int64),
+            **interval_columns(pl.col("seen_eff").clip(lower_bound=1.0)),
+        )
+        .drop("var", "seen", "seen_eff")
     )
+
+
+def movable_spending(lines: pl.DataFrame) -> pl.DataFrame:
+    """The spending lines residents could move (locked lines stay at the city's amount)."""
+    return lines.filter((pl.col("kind") == "expense") & ~pl.col("locked"))
+
+
+def per_revision(table: pl.DataFrame, current: str) -> list[dict]:
+    """Submissions per budget version they were made against, oldest revision first: revision
+    (None for a package on disk), budget_version, submissions, current (the one served now)."""
+    if table.is_empty() or VERSION not in table.columns:
+        return []
+    counts = (
+        table.group_by("revision", VERSION)
+        .agg(submissions=pl.len(), first=pl.col("submitted_at").min())
+        .sort("first")
+    )
+    return [
+        {**row, "current": row[VERSION] == current}
+        for row in counts.drop("first").iter_rows(named=True)
+    ]
+
+
+def whole_budget_rows(table: pl.DataFrame, lines: pl.DataFrame) -> pl.Series:
+    """Which submissions the whole-budget figures count: those with an amount on every current
+    spending line residents could move (a resident who submitted before a revision added a
+    line never saw it, and is not counted as giving it nothing) that spend something."""
+    spend = movable_spending(lines)["id"].to_list()
+    if not spend:
+        return pl.Series([False] * table.height, dtype=pl.Boolean)
+    spends = pl.sum_horizontal(pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend) > 0
+    if not any(table.select(spend).null_count().row(0)):  # no revision added a line: all saw all
+        return table.select(spends).to_series()
+    saw_all = pl.all_horizontal(pl.col(c).is_not_null() for c in spend)
+    return table.select(saw_all & spends).to_series()
 
 
 def spending_shares(table: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Each submission's spending, rescaled to sum to 1 (rows spending nothing are dropped):
-    how each resident would split whatever they chose to spend. A line a submission has no
-    amount for (a revision added it after) counts as nothing spent on it."""
-    spend = lines.filter(pl.col("kind") == "expense")["id"].to_list()
-    amounts = table.select(
-        pl.col(c).cast(pl.Float64).clip(lower_bound=0).fill_null(0.0) for c in spend
+    """Each counted submission's spending (`whole_budget_rows`) on the lines residents could
+    move (locked lines stay at the city's amount), rescaled to sum to 1: how each resident
+    would split whatever they chose to spend on them."""
+    spend = movable_spending(lines)["id"].to_list()
+    keep = whole_budget_rows(table, lines)
+    amounts = table.filter(keep).select(
+        pl.col(c).cast(pl.Float64).clip(lower_bound=0) for c in spend
     )
-    totals = amounts.sum_horizontal()
-    keep = totals > 0
-    shares = amounts.filter(keep).with_columns(pl.all() / totals.filter(keep))
+    shares = amounts.with_columns(pl.all() / amounts.sum_horizontal())
     return shares, spend
 
 
-WHOLE_BUDGET_METHODS = ("mean", "median", "independent_markets", "utilitarian")
+WHOLE_BUDGET_METHODS = METHODS
 
 
 def whole_budget(
     table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None = None
 ) -> pl.DataFrame:
-    """The spending lines under each aggregation method, scaled to the city's total spending,
-    next to the city's own figures. Rows: lines; columns: city and one per method (cents)."""
+    """The spending lines under each aggregation method next to the city's own figures. Rows:
+    lines; columns: city and one per method (whole cents). Locked lines stay at the city's
+    amount under every method; the methods share out only what residents could move (the
+    city's spending on unlocked lines), rounded by largest remainder so that each method's
+    lines add up to the city's total."""
     shares, spend = spending_shares(table, lines)
     city = lines.filter(pl.col("kind") == "expense")
-    total = float(city["amount"].sum())
+    total = float(movable_spending(lines)["amount"].sum())
     frame = city.select(line_id="id", department="department", program="program", city="amount")
     if shares.is_empty():
         return frame
-    kept_weights = _kept_weights(table, spend, weights)
+    kept_weights = _kept_weights(table, lines, weights)
     results = aggregate_many(shares, total=1.0, methods=WHOLE_BUDGET_METHODS, weights=kept_weights)
+    position = {key: j for j, key in enumerate(spend)}
+    amounts = city.select("id", "amount").rows()
+
+    def cents(values: list[float]) -> list[int]:
+        rounded = largest_remainder([value * total for value in values])
+        return [rounded[position[key]] if key in position else amount for key, amount in amounts]
+
     return frame.with_columns(
-        pl.Series(method, [value * total for value in values]) for method, values in results.items()
+        pl.Series(method, cents(values), dtype=pl.Int64) for method, values in results.items()
     )
 
 
@@ -259,7 +353,11 @@ class Stopped(Exception):
     """A computation was asked to stop before it finished."""
 
 
-BOOTSTRAP_ROWS = 10_000  # above this many residents, intervals come from subsamples this size
+# Above BOOTSTRAP_ROWS residents, intervals come from at most SUBSAMPLE_DRAWS subsamples of this
+# size (m-out-of-n): a draw then costs the same at any n, so the headline's intervals at 100,000
+# residents take seconds, not minutes (issue 10, point 8; BENCHMARKS.md), for every method.
+BOOTSTRAP_ROWS = 1_000
+SUBSAMPLE_DRAWS = 100
 
 
 @dataclass(frozen=True)
@@ -280,8 +378,10 @@ class Interval:
             )
         return (
             f"Subsampling intervals: {self.resamples} random subsets of {self.rows:,} residents "
-            "(drawn without replacement), their spread scaled to the whole sample (Politis and "
-            "Romano). With this many residents, chance matters less than who took part."
+            "(drawn without replacement); how much the figure moves between subsets, scaled by "
+            "the square root of subset size over the residents left out, estimates how much it "
+            "would move if the whole sample were drawn again (Politis and Romano). They show "
+            "chance only: with this many residents, who took part matters more."
         )
 
 
@@ -299,23 +399,30 @@ def bootstrap_interval(
     """95% intervals of a method's spending allocation (aggregation.md §4.5). Up to `max_rows`
     residents: percentile bootstrap, resampling residents with replacement. Above: subsampling,
     `max_rows` residents without replacement per draw, deviations from the full-sample estimate
-    scaled by sqrt(m / (n - m)); each draw then costs the same whatever n is. `should_stop` is
-    asked before each draw; when it says yes, Stopped is raised."""
+    scaled by sqrt(m / (n - m)), at most SUBSAMPLE_DRAWS draws; each costs the same whatever n
+    is. `should_stop` is asked before each draw; when it says yes, Stopped is raised."""
     shares, spend = spending_shares(table, lines)
-    kept = _kept_weights(table, spend, weights)
-    total = float(lines.filter(pl.col("kind") == "expense")["amount"].sum())
+    kept = _kept_weights(table, lines, weights)
+    total = float(movable_spending(lines)["amount"].sum())
+    fixed = lines.filter((pl.col("kind") == "expense") & pl.col("locked"))
+    locked = pl.DataFrame(  # a locked line's amount is the city's, without any uncertainty
+        {"line_id": fixed["id"], "low": fixed["amount"], "high": fixed["amount"]},
+        schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
+    )
     n = shares.height
     if n < 2:
         empty = pl.DataFrame(
             {"line_id": spend, "low": [None] * len(spend), "high": [None] * len(spend)},
             schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
         )
-        return Interval(empty, "bootstrap", 0, n)
+        return Interval(pl.concat([empty, locked]), "bootstrap", 0, n)
     indexed = shares.with_columns(
         __w=kept if kept is not None else pl.lit(1.0), __row=pl.int_range(n, dtype=pl.Int64)
     )
     draws = []
     subsample = n > max_rows
+    if subsample:
+        resamples = min(resamples, SUBSAMPLE_DRAWS)
     for draw in range(resamples):
         if should_stop is not None and should_stop():
             raise Stopped
@@ -353,20 +460,21 @@ def bootstrap_interval(
             "line_id": spend,
             "low": [max(0.0, v) * total for v in low],
             "high": [min(1.0, v) * total for v in high],
-        }
+        },
+        schema={"line_id": pl.String, "low": pl.Float64, "high": pl.Float64},
     )
+    bounds = pl.concat([bounds, locked])
     how = "subsampling" if subsample else "bootstrap"
     return Interval(bounds, how, resamples, min(n, max_rows))
 
 
 def _kept_weights(
-    table: pl.DataFrame, spend: list[str], weights: pl.Series | None
+    table: pl.DataFrame, lines: pl.DataFrame, weights: pl.Series | None
 ) -> pl.Series | None:
-    """The weights of the residents `spending_shares` keeps (those who spend something)."""
+    """The weights of the residents `spending_shares` keeps (`whole_budget_rows`)."""
     if weights is None:
         return None
-    spend_total = table.select(pl.sum_horizontal(pl.col(c).clip(lower_bound=0) for c in spend))
-    return weights.filter(spend_total.to_series() > 0)
+    return weights.filter(whole_budget_rows(table, lines))
 
 
 def comments(

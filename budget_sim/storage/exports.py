@@ -14,21 +14,26 @@ from sqlalchemy import Engine
 from budget_sim.storage.submissions import (
     MISSING,
     Stamp,
+    StoredVersion,
     comment_rows,
+    stored_versions,
     submission_rows,
     submission_stamp,
-    version_line_ids,
 )
 
-HEAD = ("receipt", "submitted_at", "locale", "synthetic")
+# Each submission's revision: the number of the uploaded revision it was made against (empty
+# for a budget package on disk) and that version's digest (Budget.version), which is always set.
+HEAD = ("receipt", "submitted_at", "locale", "synthetic", "revision", "budget_version")
 
 
 def submissions_table(
     engine: Engine, slug: str, line_ids: Sequence[str], *, include_synthetic: bool = False
 ) -> pl.DataFrame:
-    """receipt, submitted_at, locale, synthetic, then a column per line (cents, in `line_ids`
-    order), `answer.<question>` per question answered by anyone, `comment` and `comment.<line>`.
-    Flagged submissions are left out; demo ones unless asked for."""
+    """receipt, submitted_at, locale, synthetic, revision, budget_version, then a column per line
+    (cents, in `line_ids` order), then one per line a later revision removed (`removed_lines`:
+    the amounts earlier residents gave them are kept), `answer.<question>` per question answered
+    by anyone, `comment` and `comment.<line>`. Flagged submissions are left out; demo ones
+    unless asked for."""
     table = _read(engine, slug, line_ids, after_id=0).table.drop("submission_id")
     return table if include_synthetic else table.filter(~pl.col("synthetic"))
 
@@ -46,7 +51,7 @@ def _read(
     comments = (
         comment_rows(engine, slug, after_id=after_id, set_aside=set_aside) if rows.height else None
     )
-    versions = version_line_ids(engine, slug) if rows.height else {}
+    versions = stored_versions(engine, slug) if rows.height else {}
     table = _widen(rows, comments, versions, line_ids)
     highest = int(rows["submission_id"].max()) if rows.height else after_id  # type: ignore[arg-type]
     return _Read(table, highest)
@@ -55,24 +60,34 @@ def _read(
 def _widen(
     rows: pl.DataFrame,
     comments: pl.DataFrame | None,
-    versions: dict[int, list[str]],
+    versions: dict[int, StoredVersion],
     line_ids: Sequence[str],
 ) -> pl.DataFrame:
-    """Unpack each budget version's amounts into a column per line, answers into `answer.*`
-    columns and comments into `comment*` columns."""
+    """Unpack each budget version's amounts into a column per line (lines a later revision
+    removed included), answers into `answer.*` columns and comments into `comment*` columns."""
     parts = []
+    removed: dict[str, None] = {}  # in the order the versions list them
     for version, part in rows.partition_by("version_id", as_dict=True).items():
-        packed = versions[version[0]]  # type: ignore[index]
-        kept = [(index, line) for index, line in enumerate(packed) if line in line_ids]
+        stored = versions[version[0]]  # type: ignore[index]
+        packed = stored.line_ids
+        removed.update((line, None) for line in packed if line not in line_ids)
         array = part.get_column("amounts").bin.reinterpret(
             dtype=pl.Array(pl.Int64, len(packed))
         )  # decoded once; each line's column is then one gather
-        amount = [array.arr.get(index).alias(line) for index, line in kept]
-        parts.append(part.select("submission_id", *HEAD, "answers").with_columns(amount))
+        amount = [array.arr.get(index).alias(line) for index, line in enumerate(packed)]
+        parts.append(
+            part.select("submission_id", *HEAD[:4], "answers").with_columns(
+                pl.lit(stored.revision, pl.Int64).alias("revision"),
+                pl.lit(stored.digest, pl.String).alias("budget_version"),
+                *amount,
+            )
+        )
     if parts:
         table = pl.concat(parts, how="diagonal").sort("submission_id")
     else:
-        table = rows.select("submission_id", *HEAD, "answers")
+        table = rows.select("submission_id", *HEAD[:4], "answers").with_columns(
+            revision=pl.lit(None, pl.Int64), budget_version=pl.lit(None, pl.String)
+        )
     table = table.with_columns(
         (
             pl.when(pl.col(line) != MISSING).then(pl.col(line))
@@ -81,7 +96,7 @@ def _widen(
         )
         .cast(pl.Int64)
         .alias(line)
-        for line in line_ids
+        for line in [*line_ids, *removed]
     )
     table = table.join(
         _answer_columns(table["answers"]), on="answers", how="left", maintain_order="left"
@@ -183,6 +198,13 @@ class SubmissionTables:
         return entry
 
 
+def removed_lines(table: pl.DataFrame, line_ids: Sequence[str]) -> list[str]:
+    """The amount columns of `table` for lines that are not in `line_ids` (a later revision
+    removed them), in table order."""
+    known = {"submission_id", *HEAD, *line_ids}
+    return [c for c in table.columns if c not in known and not c.startswith(("answer.", "comment"))]
+
+
 def _ordered(table: pl.DataFrame, line_ids: Sequence[str]) -> pl.DataFrame:
     extra = sorted(c for c in table.columns if c.startswith(("answer.", "comment")))
-    return table.select("submission_id", *HEAD, *line_ids, *extra)
+    return table.select("submission_id", *HEAD, *line_ids, *removed_lines(table, line_ids), *extra)

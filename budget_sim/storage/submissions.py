@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from budget_sim.storage.tables import BudgetVersion, Comment, Submission
+from budget_sim.storage.tables import BudgetPackage, BudgetVersion, Comment, Submission
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MISSING = -(2**63)  # in a packed row: no amount for this line
@@ -254,13 +254,33 @@ def comment_rows(
     return read_frame(engine, query, schema)
 
 
-def version_line_ids(engine: Engine, slug: str) -> dict[int, list[str]]:
-    """The line ids (in packing order) of every stored version of a budget."""
+@dataclass(frozen=True)
+class StoredVersion:
+    """A version of a budget submissions were made against: its digest (Budget.version), the
+    number of the uploaded revision with those files (None for a package on disk), and its
+    line ids in packing order."""
+
+    digest: str
+    revision: int | None
+    line_ids: list[str]
+
+
+def stored_versions(engine: Engine, slug: str) -> dict[int, StoredVersion]:
+    """Every stored version of a budget, by id, with its revision number when it was uploaded."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(BudgetVersion.id, BudgetVersion.line_ids).where(BudgetVersion.slug == slug)
+            select(BudgetVersion.id, BudgetVersion.digest, BudgetVersion.line_ids).where(
+                BudgetVersion.slug == slug
+            )
         ).all()
-    return {version: json.loads(line_ids) for version, line_ids in rows}
+        packages = connection.execute(
+            select(BudgetPackage.digest, BudgetPackage.revision).where(BudgetPackage.slug == slug)
+        ).all()
+    revisions = {digest[:16]: revision for digest, revision in packages}
+    return {
+        version: StoredVersion(digest, revisions.get(digest[:16]), json.loads(line_ids))
+        for version, digest, line_ids in rows
+    }
 
 
 @dataclass(frozen=True)

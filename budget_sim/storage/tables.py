@@ -207,6 +207,19 @@ class PublicResults(Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
 
 
+class HeadlineChoice(Base):
+    """The method staff chose as a budget's headline on the dashboard and the public page. One
+    row per budget, changed in place (no row: the default, `budget_sim.insights.HEADLINE`); the
+    audit log keeps the history."""
+
+    __tablename__ = "headline_choices"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+
+
 class ApiToken(Base):
     """A personal API token of a member of staff. Only the SHA-256 of the secret is stored; it
     acts with its owner's role and budgets, and stops working when revoked, expired or when the
@@ -240,3 +253,23 @@ class SharedInterval(Base):
     rows: Mapped[int] = mapped_column(Integer)  # residents in each resample
     bounds: Mapped[bytes] = mapped_column(LargeBinary)  # Arrow IPC: line_id, low, high
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunnelEvent(Base):
+    """One step of a resident's visit, for the participation funnel: the page opened (a ballot
+    issued), a recalculation (`within`: its plan kept the budget's rules), a submit refused, a
+    submission. `ballot` is an HMAC (with the site's signing key) of the ballot's nonce, so it
+    cannot be joined to a submission; no address, cookie or amount is kept. Deleted
+    `funnel_retention_days` after it was recorded (storage/funnel.py)."""
+
+    __tablename__ = "funnel_events"
+    __table_args__ = (Index("ix_funnel_events_budget_slug_at", "budget_slug", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    budget_slug: Mapped[str] = mapped_column(String(64))
+    ballot: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # opened, change, refused, submitted
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    within: Mapped[bool] = mapped_column(Boolean, default=False)
+    line_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the line changed
+    answers: Mapped[str] = mapped_column(Text, default="{}")  # JSON: question id -> option id

@@ -35,6 +35,8 @@ from budget_sim.model import Budget
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import tokens as tokens_db
+from budget_sim.storage.exports import removed_lines
+from budget_sim.web.bearer import BadToken, token_owner
 from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import (
     NO_STORE,
@@ -113,24 +115,10 @@ def _authenticate(request: Request) -> Caller:
     staff session cookie on a same-origin request (blocking)."""
     header = request.headers.get("authorization")
     if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401, "bad_authorization", "Send the token as `Authorization: Bearer <token>`."
-            )
-        moment = now()
-        digest = accounts.token_digest(token.strip())
-        with request.state.database.reading() as session:
-            owner = tokens_db.find_token(session, digest, moment)
-        if owner is None:
-            raise ApiError(
-                401,
-                "invalid_token",
-                "This API token is unknown, revoked or expired, or its account is disabled.",
-            )
-        with request.state.database.writing() as session:
-            tokens_db.touch_token(session, owner, moment)
-        return Caller(owner.user, "token")
+        try:
+            return Caller(token_owner(request, header), "token")
+        except BadToken as error:
+            raise ApiError(401, error.code, error.message) from None
     signed_in = load_session(request)
     if signed_in is None:
         raise ApiError(401, "not_authenticated", HOW_TO_AUTHENTICATE)
@@ -250,13 +238,17 @@ def _flag(request: Request, name: str) -> bool:
     return raw == "1"
 
 
-def _submission(row: dict[str, Any], line_ids: list[str]) -> dict[str, Any]:
+def _submission(row: dict[str, Any], line_ids: list[str], removed: list[str]) -> dict[str, Any]:
     return {
         "receipt": row["receipt"],
         "submitted_at": row["submitted_at"],
         "locale": row["locale"],
         "synthetic": row["synthetic"],
+        "revision": row["revision"],
+        "budget_version": row["budget_version"],
         "amounts_cents": {line: row[line] for line in line_ids},
+        # lines a later revision removed, for the submissions made when they existed
+        "removed_amounts_cents": {line: row[line] for line in removed if row[line] is not None},
         "answers": {
             k.removeprefix("answer."): v
             for k, v in row.items()
@@ -310,7 +302,8 @@ async def submissions(request: Request, caller: Caller) -> Response:
 
     rows, total, more = await run_in_threadpool(page)
     line_ids = budget.line_ids
-    items = [_submission(row, line_ids) for row in rows.iter_rows(named=True)]
+    removed = removed_lines(rows, line_ids)
+    items = [_submission(row, line_ids, removed) for row in rows.iter_rows(named=True)]
     following = items[-1]["receipt"] if more and items else None
     query = f"?after={following}&limit={limit}" + ("&synthetic=1" if include_synthetic else "")
     query += "&set_aside=1" if include_set_aside else ""

@@ -20,15 +20,19 @@ from budget_sim import charts, resources
 from budget_sim.settings import Settings, get_settings
 from budget_sim.storage import Database, SubmissionWriter
 from budget_sim.storage.exports import SubmissionTables
+from budget_sim.storage.funnel import FunnelWriter
 from budget_sim.web import (
     api,
     council_report,
+    headline_view,
     health,
     paths,
+    privacy,
     public_results,
     resident,
     staff,
     staff_budgets,
+    staff_funnel,
     staff_insights,
 )
 from budget_sim.web.ballots import BallotSigner
@@ -49,6 +53,7 @@ class State(TypedDict):
     budgets: Registry  # slug -> Budget, following the database (every worker)
     database: Database
     submissions: SubmissionWriter  # group commit of resident submissions
+    funnel: FunnelWriter  # participation events, written in batches once a second
     templates: Jinja2Blocks
     ballots: BallotSigner
     insights: InsightCache
@@ -96,12 +101,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.warm_insights:
             insights.warm(budgets.values())
         submissions = SubmissionWriter(database).start()
+        funnel = FunnelWriter(database, settings.funnel_retention_days).start()
         try:
             yield {
                 "settings": settings,
                 "budgets": budgets,
                 "database": database,
                 "submissions": submissions,
+                "funnel": funnel,
                 "templates": make_templates(),
                 "ballots": BallotSigner(signing_key(settings), settings.ballot_max_age_seconds),
                 "insights": insights,
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             insights.close()
             await submissions.close()  # what is queued is stored first
+            await funnel.close()
             database.dispose()
 
     routes = [
@@ -120,6 +128,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff_budgets.routes,
         *staff_insights.routes,
         *council_report.routes,
+        *headline_view.routes,
+        *staff_funnel.routes,
+        *privacy.routes,
         *api.routes,
         Mount("/static", StaticFiles(directory=resources.static()), name="static"),
     ]

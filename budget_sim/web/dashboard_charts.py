@@ -11,6 +11,7 @@ import polars as pl
 
 from budget_sim import charts
 from budget_sim.insights import report
+from budget_sim.insights.headline import HEADLINE, LABELS
 from budget_sim.model import Budget
 from budget_sim.web import i18n
 
@@ -21,13 +22,20 @@ def chart_job(budget: Budget, name: str, frame: pl.DataFrame) -> Callable[[], ch
     """What draws the insight table `name` on the dashboard, or None if it has no chart."""
     if name == "participation-per-day":
         return partial(charts.participation_per_day, frame)
-    if name == "whole-budget" and "independent_markets" in frame.columns:
-        symbol = i18n.Formatter("en", budget.country, budget.currency).symbol  # staff: English
-        return partial(charts.independent_markets_vs_city, frame, symbol)
+    if name == "whole-budget" and HEADLINE in frame.columns:
+        return headline_chart_job(budget, frame, HEADLINE)
     for question in report.district_questions(budget):
         if name == f"participation-by-{question.id}":
             return partial(charts.participation_by_district, question.id, question.label, frame)
     return None
+
+
+def headline_chart_job(
+    budget: Budget, frame: pl.DataFrame, method: str
+) -> Callable[[], charts.Chart]:
+    """What draws the whole-budget table under `method` against the city's budget."""
+    symbol = i18n.Formatter("en", budget.country, budget.currency).symbol  # staff: English
+    return partial(charts.independent_markets_vs_city, frame, symbol, method, LABELS[method])
 
 
 def draw_charts(budget: Budget, built: report.Report) -> dict[str, charts.Chart]:

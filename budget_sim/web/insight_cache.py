@@ -34,11 +34,13 @@ from datetime import UTC, datetime
 import polars as pl
 
 from budget_sim.insights import dashboard, report
+from budget_sim.insights.headline import HEADLINE
 from budget_sim.model import Budget
 from budget_sim.storage import Database, locks
 from budget_sim.storage import intervals as intervals_db
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.storage.submissions import Stamp
+from budget_sim.web import registry
 from budget_sim.web.dashboard_charts import draw_charts
 
 logger = logging.getLogger("budget_sim")
@@ -121,8 +123,10 @@ class InsightCache:
     def latest(self, budget: Budget, filters: report.Filters) -> tuple[report.Report, int]:
         """The newest report under `filters` without waiting for one to be computed when an
         older one exists and submissions were only added since, and how many arrived since it
-        was computed (0: it is current). An out-of-date report is brought up to date in the
-        background."""
+        was computed (0: it is current), counting only those this view counts (demo
+        submissions added to a view without them change nothing). An out-of-date report is
+        brought up to date in the background; one that counted no submissions is not shown
+        while there are some ("0 submissions" would be false): it is computed now."""
         table, stamp = self._filtered(budget, filters)
         base = (budget.slug, budget.version, filters)
         key = (*base, stamp)
@@ -138,13 +142,19 @@ class InsightCache:
                 stamp.aside,
             )
             shown = self._reports.get((*base, older)) if only_new and current is None else None
+            if shown is not None and shown.everyone == table.height:  # nothing new in this view
+                self._reports[key] = current = shown
+                self._newest[base] = stamp
+                shown = None
+            elif shown is not None and shown.everyone == 0:
+                shown = None
             if shown is not None and base not in self._refreshing:
                 self._refreshing.add(base)
                 self._refresh.submit(self._dashboard, table, budget, filters, key)
         if current is not None:
             return self._charted(budget, current), 0
         if shown is not None:
-            return self._charted(budget, shown), max(1, stamp.unflagged - older.unflagged)
+            return self._charted(budget, shown), max(1, table.height - shown.everyone)
         return self._dashboard(table, budget, filters, key), 0
 
     def _dashboard(
@@ -186,7 +196,7 @@ class InsightCache:
                     )
                     built = report.with_comparison(without, budget, filters)
                 else:
-                    built = report.build(table, budget, filters)
+                    built = report.build(table, budget, filters, self.shown(budget, table))
                 if with_charts:
                     self._charted(budget, built)
                 with self._lock:
@@ -199,6 +209,25 @@ class InsightCache:
             with self._lock:
                 self._refreshing.discard(key[:3])
                 self._gates.pop(key, None)
+
+    def shown(self, budget: Budget, table: pl.DataFrame) -> dashboard.Shown:
+        """The city's amounts of each earlier version of `budget` that submissions in `table`
+        were made against (what those residents were shown), as far as they are still known
+        (registry.budget_at); an unknown version is compared with the current amounts."""
+        if dashboard.VERSION not in table.columns:
+            return {}
+        found: dict[str, dict[str, int]] = {}
+        for version in table.get_column(dashboard.VERSION).unique().drop_nulls().to_list():
+            if version == budget.version:
+                continue
+            earlier = (
+                registry.budget_at(self._database, budget.slug, version)
+                if self._database is not None
+                else registry.known_version(budget.slug, version)
+            )
+            if earlier is not None:
+                found[version] = dict(earlier.lines.select("id", "amount").iter_rows())
+        return found
 
     def warm(self, budgets: Iterable[Budget]) -> None:
         """Compute each budget's default views (`report.default_views`) in the background
@@ -225,12 +254,17 @@ class InsightCache:
         self._refresh.submit(run)
 
     def intervals(
-        self, budget: Budget, filters: report.Filters, *, start: bool = True
+        self,
+        budget: Budget,
+        filters: report.Filters,
+        *,
+        start: bool = True,
+        method: str = HEADLINE,
     ) -> dashboard.Interval | None:
-        """The bootstrap intervals of the headline under `filters`, or None while they are
-        being computed (the first call starts that, unless `start` is false)."""
+        """The bootstrap intervals of `method` (default: the headline) under `filters`, or None
+        while they are being computed (the first call starts that, unless `start` is false)."""
         _, stamp = self._filtered(budget, filters)
-        key = (budget.slug, budget.version, filters, stamp)
+        key = (budget.slug, budget.version, filters, stamp, method)
         with self._lock:
             future = self._intervals.get(key)
         if future is None:
@@ -272,7 +306,7 @@ class InsightCache:
         """The intervals of `key`, computed here only if no other worker is computing those of
         this budget; otherwise the ones it stores, once it has."""
         if self._database is None:
-            return self._bootstrap(budget, filters)
+            return self._bootstrap(budget, filters, key[-1])
         while True:
             found = self._shared(budget.slug, key)
             if found is not None:
@@ -283,8 +317,10 @@ class InsightCache:
                     found = self._shared(budget.slug, key)  # stored while we asked for the lock
                     if found is not None:
                         return found
-                    computed = self._bootstrap(budget, filters)
-                    logger.info("headline intervals of %s computed in this worker", budget.slug)
+                    computed = self._bootstrap(budget, filters, key[-1])
+                    logger.info(
+                        "intervals of %s (%s) computed in this worker", budget.slug, key[-1]
+                    )
                     self._store(budget.slug, key, computed)
                     return computed
                 finally:
@@ -328,12 +364,15 @@ class InsightCache:
             self._quiet.wait_for(lambda: not self._answering or self._closed, PAUSE_SECONDS)
         return self._closed
 
-    def _bootstrap(self, budget: Budget, filters: report.Filters) -> dashboard.Interval:
+    def _bootstrap(
+        self, budget: Budget, filters: report.Filters, method: str
+    ) -> dashboard.Interval:
         built = self.report(budget, filters)
         weights = built.weights.values if built.weights else None
         return dashboard.bootstrap_interval(
             built.table,
             budget.lines,
+            method=method,
             weights=weights,
             resamples=self._resamples,
             should_stop=self._between_draws,  # a shutdown does not wait for 200 draws

@@ -1,5 +1,6 @@
 """The public results of a budget, once staff publish them: a page with the headline aggregate
-(Independent Markets next to the city's proposal) and participation, and an anonymised
+(budget_sim.insights.HEADLINE unless staff chose another, with its 95% interval and a truthful
+rule beside it, next to the city's proposal) and participation, and an anonymised
 open-data file. Demo submissions and flagged ones are never counted."""
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from starlette.routing import Route
 
 from budget_sim import exports
 from budget_sim.insights import report
+from budget_sim.insights.headline import HeadlineFigures
 from budget_sim.model import Budget, Question
+from budget_sim.money import CENTS_PER_UNIT, largest_remainder
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n
 from budget_sim.web.display import Display, read_display
+from budget_sim.web.headline_view import headline_context
 from budget_sim.web.security import content_security_policy
 from budget_sim.web.staff_insights import in_units, load_report, load_table
 from budget_sim.web.windows import now
@@ -59,11 +63,23 @@ def _display(request: Request, budget: Budget | None) -> Display:
 class ProgramRow:
     program: str
     city: int  # cents
-    residents: int  # cents: Independent Markets, scaled to the city's spending
+    residents: int  # cents: the headline, over the spending residents could move
+    low: int | None = None  # the headline's 95% interval (None: not computed yet, or locked)
+    high: int | None = None
+    neighbour: int | None = None  # the truthful rule beside the headline
+    locked: bool = False
+    differs: tuple[str, ...] = ()  # methods whose figure lies beyond the headline's interval
 
     @property
     def change(self) -> int:
         return self.residents - self.city
+
+    @property
+    def moved(self) -> int:
+        """+1 (-1) when the whole 95% interval lies above (below) the city's amount, else 0."""
+        if self.low is None or self.high is None or self.locked:
+            return 0
+        return 1 if self.low > self.city else -1 if self.high < self.city else 0
 
 
 @dataclass(frozen=True)
@@ -99,20 +115,43 @@ class ResultsPage:
     computed_at: datetime
     submissions: int
     departments: tuple[DepartmentRows, ...]
+    headline: HeadlineFigures | None  # the method, its neighbour, whether intervals are ready
+    headline_pending: bool  # the intervals are still being computed
     per_day: tuple[tuple[str, int, int], ...]  # (day in words, submissions, running total)
     districts: tuple[tuple[Question, tuple[DistrictRow, ...]], ...]
     lines: tuple[tuple[str, str], ...]  # (open-data column, "Department: program")
 
+    def moved(self, direction: int) -> int:
+        """How many programs' 95% intervals lie wholly above (1) or below (-1) the city's."""
+        return sum(p.moved == direction for d in self.departments for p in d.programs)
 
-def _headline(budget: Budget, whole: pl.DataFrame | None) -> tuple[DepartmentRows, ...]:
-    if whole is None or "independent_markets" not in whole.columns:
+
+def _cents(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _headline(budget: Budget, figures: HeadlineFigures | None) -> tuple[DepartmentRows, ...]:
+    if figures is None:
         return ()
     names = {row["id"]: row for row in budget.lines.iter_rows(named=True)}
     grouped: dict[str, list[ProgramRow]] = {}
-    for row in whole.iter_rows(named=True):
+    # The page shows whole currency units: rounded by largest remainder, so that the programs
+    # shown add up to their department's figure and the departments to the total.
+    rows = list(figures.rows.iter_rows(named=True))
+    units = largest_remainder([row["headline"] / CENTS_PER_UNIT for row in rows])
+    for row, whole_units in zip(rows, units, strict=True):
         line = names.get(row["line_id"], row)
         grouped.setdefault(line["department"], []).append(
-            ProgramRow(line["program"], int(row["city"]), round(row["independent_markets"]))
+            ProgramRow(
+                line["program"],
+                int(row["city"]),
+                whole_units * CENTS_PER_UNIT,
+                _cents(row["low"]),
+                _cents(row["high"]),
+                _cents(row["truthful"]),
+                bool(row["locked"]),
+                tuple(d.method for d in figures.notes.get(row["line_id"], [])),
+            )
         )
     return tuple(DepartmentRows(name, tuple(rows)) for name, rows in grouped.items())
 
@@ -158,12 +197,15 @@ def _page(request: Request, budget: Budget, display: Display) -> ResultsPage:
         if per_day is not None
         else ()
     )
+    context = headline_context(request, budget, PUBLIC_FILTERS)
     return ResultsPage(
         budget=shown,
         display=display,
         computed_at=now(),
         submissions=results.table.height,
-        departments=_headline(shown, results.tables.get("whole-budget")),
+        departments=_headline(shown, context["headline"]),
+        headline=context["headline"],
+        headline_pending=context["headline_pending"],
         per_day=days,
         districts=_districts(shown, results),
         lines=tuple(

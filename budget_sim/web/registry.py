@@ -52,6 +52,11 @@ def remember(budget: Budget) -> Budget:
     return budget
 
 
+def known_version(slug: str, version: str) -> Budget | None:
+    """The budget `slug` at `version` if this process has loaded it (no database needed)."""
+    return _VERSIONS.get((slug, version))
+
+
 def load_budgets(settings: Settings, database: Database) -> dict[str, Budget]:
     """Disk packages, then published database packages over them, as of now (for the command
     line; the server keeps a Registry). A disk package with a problem stops the start

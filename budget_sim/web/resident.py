@@ -30,7 +30,7 @@ from budget_sim.storage import (
 )
 from budget_sim.storage import results as results_db
 from budget_sim.storage.quotas import QuotaExceeded
-from budget_sim.web import draft_limits, i18n, registry
+from budget_sim.web import draft_limits, funnel, i18n, registry
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
@@ -116,6 +116,7 @@ def home(request: Request) -> Response:
 def simulator(request: Request) -> Response:
     budget, display = _show(_budget(request), request.query_params)
     ballot = request.state.ballots.issue(budget.slug)
+    funnel.record(request, budget, "opened", ballot)
     notice = resident_notice(budget, now())  # outside the submission window: say so
     page = simulator_page(budget, ballot, display=display, notice=notice)
     return _render(request, budget, page)
@@ -126,6 +127,7 @@ def embed(request: Request) -> Response:
     `parent` (the embedding page's origin) is kept only if the budget allows it."""
     budget, display = _show(_budget(request), {**request.query_params, "embed": "1"})
     ballot = request.state.ballots.issue(budget.slug)
+    funnel.record(request, budget, "opened", ballot)
     notice = resident_notice(budget, now())
     page = simulator_page(budget, ballot, display=display, notice=notice)
     return _render(request, budget, page)
@@ -140,6 +142,16 @@ async def recalculate(request: Request) -> Response:
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
     page = simulator_page(budget, ballot, form, display=display)
     status = 422 if form.foreign else 200  # fields our own form never sends: a crafted request
+    if form.ballot and not form.foreign:
+        funnel.record(
+            request,
+            budget,
+            "change",
+            form.ballot,
+            within=not page.violations and not page.errors,
+            line_id=funnel.changed_line(request, form.reset),
+            answers=form.answers,
+        )
     if wants_fragment(request):
         response = request.state.templates.TemplateResponse(
             request,
@@ -184,6 +196,7 @@ async def submit(request: Request) -> Response:
         ) from error
     if not form.ok or not is_feasible(budget, form.amounts):
         page = simulator_page(budget, form.ballot, form, display=display, attempted=True)
+        funnel.record(request, budget, "refused", form.ballot, answers=form.answers)
         return _render(request, budget, page, status=422)
     amounts = {line.id: form.amounts.get(line.id, line.amount) for line in budget.line_rules}
     new = NewSubmission(
@@ -204,6 +217,7 @@ async def submit(request: Request) -> Response:
             "Your new choices are below: submit again to send them as a new budget."
         )
         return _try_again(request, budget, form, display, notice)
+    funnel.record(request, budget, "submitted", form.ballot, answers=form.answers)
     # the app's own path (the base path is added on the way out, web/urls.py), from the route
     # itself rather than by trying every route of the app in turn
     url = RECEIPT_ROUTE.url_path_for("receipt", slug=budget.slug, receipt=receipt)
@@ -358,9 +372,11 @@ def draft(request: Request) -> Response:
     link = absolute(
         request, path_for(request, "draft", slug=budget.slug, key=request.path_params["key"])
     )
+    ballot = request.state.ballots.issue(budget.slug)
+    funnel.record(request, budget, "opened", ballot, answers=form.answers)
     page = simulator_page(
         budget,
-        request.state.ballots.issue(budget.slug),
+        ballot,
         form,
         display=display,
         draft_link=f"{link}{Display(display.locale).query()}",  # the full site, not the frame

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from budget_sim import accounts
 from budget_sim.errors import Conflict
-from budget_sim.storage import count_submissions
+from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.web import sign_in
 from budget_sim.web.paths import ROW
@@ -55,9 +55,11 @@ async def logout(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
 async def home(request: Request, signed_in: SignedIn) -> Response:
     budgets = [b for b in request.state.budgets.values() if signed_in.user.may_see(b.slug)]
 
-    def counts() -> dict[str, int]:
+    def counts() -> dict[str, tuple[int, int]]:
+        """Per budget: (residents' submissions, demo ones), set-aside ones left out: the
+        first is what the download next to it holds."""
         with request.state.database.reading() as session:
-            return {b.slug: count_submissions(session, b.slug) for b in budgets}
+            return results_db.submission_counts(session)
 
     return render(
         request,

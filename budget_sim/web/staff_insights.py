@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import polars as pl
@@ -13,20 +18,29 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim import exports
-from budget_sim.insights import dashboard, report, segments, tradeoffs
+from budget_sim.insights import HEADLINE, dashboard, report, segments, tradeoffs, weighting
 from budget_sim.model import Budget
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import submissions as submissions_db
+from budget_sim.storage.exports import removed_lines
 from budget_sim.web import i18n
+from budget_sim.web.dashboard_charts import headline_chart_job
+from budget_sim.web.export_auth import Downloader, TokenHolder, export_view
+from budget_sim.web.headline_view import (
+    METHOD_TEXTS,
+    headline_context,
+    headline_notice,
+    start_intervals,
+)
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import link_for
 
 
-def visible_budget(request: Request, signed_in: SignedIn) -> Budget:
+def visible_budget(request: Request, signed_in: Downloader) -> Budget:
     """The budget named in the path, if this account may see it; 404 otherwise."""
     slug = request.path_params["slug"]
     budget = request.state.budgets.get(slug)
@@ -49,7 +63,7 @@ def load_report(request: Request, budget: Budget, filters: report.Filters) -> re
     return request.state.insights.report(budget, filters)
 
 
-def audit(request: Request, signed_in: SignedIn, action: str, detail: str) -> None:
+def audit(request: Request, signed_in: Downloader, action: str, detail: str) -> None:
     """Record a staff action in the audit log (blocking)."""
     with request.state.database.writing() as session:
         staff_db.audit(
@@ -62,25 +76,45 @@ def audit(request: Request, signed_in: SignedIn, action: str, detail: str) -> No
         )
 
 
-def in_units(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def in_units(frame: Frame, columns: list[str]) -> Frame:
     """Cents to currency units with exactly two decimals (a Decimal, never a float)."""
     return frame.with_columns(
         (pl.col(c).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(20, 2)) for c in columns
     )
 
 
-@staff_view()
-async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
-    """The submissions of a budget: one row each, one column per line (currency units),
-    answers and comments. Demo submissions only when asked (?synthetic=1); only one segment's
-    when one is chosen (?segment=question:option), as on the dashboard."""
+HEAVY_EXPORTS = threading.BoundedSemaphore(1)  # XLSX of submissions being written, per process
+BUSY = (
+    "Another XLSX export of submissions is being written on this server right now. Try again "
+    "in a minute, or download CSV or Parquet, which are ready at once."
+)
+
+
+@export_view
+async def export_submissions(request: Request, signed_in: Downloader) -> Response:
+    """The submissions of a budget: one row each with the revision it was made against, one
+    column per line (currency units; lines a later revision removed after the current ones,
+    with the amounts earlier residents gave them), answers and comments. Demo submissions only
+    when asked (?synthetic=1); only one segment's when one is chosen (?segment=question:option),
+    as on the dashboard. XLSX is written to a
+    temporary file by a child process (exports.write_xlsx_file), one at a time per process:
+    a second one meanwhile gets 503 with Retry-After."""
     budget = visible_budget(request, signed_in)
     fmt = request.path_params["fmt"]
     if fmt not in exports.FORMATS:
         raise HTTPException(404, "Exports come as .csv, .xlsx or .parquet.")
     filters = read_filters(request, budget)
+    suffix = "-with-demo" if filters.include_synthetic else ""
+    suffix += "-with-set-aside" if filters.include_set_aside else ""
+    if filters.segment:  # ids are checked against the budget's questions: safe in a file name
+        suffix += "-" + "-".join(filters.segment)
+    name = f"{budget.slug}-submissions{suffix}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
 
-    def build() -> bytes:
+    def build() -> pl.LazyFrame:
         table = load_table(
             request,
             budget,
@@ -95,33 +129,54 @@ async def export_submissions(request: Request, signed_in: SignedIn) -> Response:
             "exported submissions",
             f"{budget.slug} {fmt} rows={table.height} synthetic={filters.include_synthetic}"
             + (" set_aside=True" if filters.include_set_aside else "")
-            + (f" segment={':'.join(filters.segment)}" if filters.segment else ""),
+            + (f" segment={':'.join(filters.segment)}" if filters.segment else "")
+            + (" via=token" if isinstance(signed_in, TokenHolder) else ""),
         )
-        return exports.encode(in_units(table, budget.line_ids), fmt)
+        return submissions_export(table, budget)
 
-    body = await run_in_threadpool(build)
-    suffix = "-with-demo" if filters.include_synthetic else ""
-    suffix += "-with-set-aside" if filters.include_set_aside else ""
-    if filters.segment:  # ids are checked against the budget's questions: safe in a file name
-        suffix += "-" + "-".join(filters.segment)
-    name = f"{budget.slug}-submissions{suffix}.{fmt}"
-    return Response(
-        body,
+    if fmt != "xlsx":
+        body = await run_in_threadpool(lambda: exports.encode(build().collect(), fmt))
+        return Response(body, media_type=exports.FORMATS[fmt], headers=headers)
+    if not HEAVY_EXPORTS.acquire(blocking=False):
+        return PlainTextResponse(BUSY, status_code=503, headers={"Retry-After": "60"})
+    folder = tempfile.mkdtemp(prefix="budget-sim-export-")
+    try:
+        target = Path(folder) / name
+        await run_in_threadpool(lambda: exports.write_xlsx_file(build(), target))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        HEAVY_EXPORTS.release()
+    return FileResponse(
+        target,
         media_type=exports.FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+def submissions_export(table: pl.DataFrame, budget: Budget) -> pl.LazyFrame:
+    """The columns staff download (the web and `budget-sim export` alike): the submissions
+    table with amounts in currency units, lines a later revision removed included. Lazy, so a
+    file writer can stream it."""
+    return in_units(table.lazy(), [*budget.line_ids, *removed_lines(table, budget.line_ids)])
 
 
 def comparison(compared: pl.DataFrame) -> dict:
     """A segment comparison as the dashboard shows it: the answers (label, n, small) and, per
     unlocked line, each answer's net support, the lines where answers differ most first."""
     answers = compared.unique("option", keep="first", maintain_order=True).select(
-        "option", "label", "submissions", "small"
+        "option", "label", "submissions", small=pl.col("submissions") < segments.MIN_CELL
     )
     unlocked = compared.filter(~pl.col("locked"))
     net = {
         (row["line_id"], row["option"]): row.get("net_support")
         for row in unlocked.iter_rows(named=True)
+    }
+    # Too few in a cell: fewer than MIN_CELL of that answer saw the line (a revision added it).
+    small = {
+        (row["line_id"], row["option"]): row["small"] for row in unlocked.iter_rows(named=True)
     }
     gaps = {row["line_id"]: row for row in segments.splits(compared).iter_rows(named=True)}
     options = answers["option"].to_list()
@@ -132,6 +187,7 @@ def comparison(compared: pl.DataFrame) -> dict:
             else f"{line['department']}: {line['program']}",
             "split": gaps.get(line["line_id"]),
             "cells": [net.get((line["line_id"], option)) for option in options],
+            "small_cells": [small.get((line["line_id"], option)) for option in options],
         }
         for line in unlocked.unique("line_id", keep="first", maintain_order=True).iter_rows(
             named=True
@@ -141,20 +197,27 @@ def comparison(compared: pl.DataFrame) -> dict:
     return {"answers": answers.to_dicts(), "rows": rows}
 
 
+def revisions(results: report.Report, budget: Budget) -> list[dict]:
+    """Submissions per revision (dashboard.per_revision), computed once per report."""
+    if "revisions" not in results.derived:
+        results.derived["revisions"] = dashboard.per_revision(results.table, budget.version)
+    return results.derived["revisions"]
+
+
 def headline_intervals(
     request: Request, budget: Budget, filters: report.Filters, *, start: bool = True
 ) -> dict:
-    """The Independent Markets amounts with their 95% intervals, or pending (blocking); their
-    computation starts now if it has not yet, unless `start` is false."""
+    """The headline block (headline_view.headline_context) with the dashboard's chart of it."""
+    context = headline_context(request, budget, filters, start=start)
     results, _ = request.state.insights.latest(budget, filters)
-    whole = results.tables.get("whole-budget")
-    if whole is None or results.table.height < 2:
-        return {"interval": None, "interval_rows": [], "interval_pending": False}
-    interval = request.state.insights.intervals(budget, filters, start=start)
-    rows = []
-    if interval is not None:
-        rows = whole.join(interval.bounds, on="line_id", how="left").to_dicts()
-    return {"interval": interval, "interval_rows": rows, "interval_pending": interval is None}
+    method, whole = context["headline_method"], results.tables.get("whole-budget")
+    drawn = results.derived.setdefault("headline-charts", {})
+    default = results.derived.get("charts", {}).get("whole-budget")
+    if method == HEADLINE and default is not None:
+        drawn[method] = default  # drawn with the report's other charts
+    if whole is not None and method in whole.columns and method not in drawn:
+        drawn[method] = headline_chart_job(budget, whole, method)()
+    return {**context, "headline_chart": drawn.get(method), **METHOD_TEXTS}
 
 
 def _filter_query(request: Request) -> str:
@@ -171,7 +234,7 @@ async def headline_intervals_fragment(request: Request, signed_in: SignedIn) -> 
     context = await run_in_threadpool(headline_intervals, request, budget, filters)
     return render(
         request,
-        "insights.html",
+        "_headline.html",
         {
             "budget": budget,
             "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
@@ -271,7 +334,11 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
             "weights": results.weights,
             "lines": results.tables["lines"],
             "whole": results.tables.get("whole-budget"),
+            "whole_counted": results.whole_counted,
+            "revisions": revisions(results, budget),
             "tradeoffs": results.tables["trade-offs"],
+            "families": results.families,
+            "margins": weighting.margins(budget.questions),
             "comparison": comparison(segment_table) if segment_table is not None else None,
             "charts": results.derived["charts"],
             "table_names": list(results.tables),
@@ -279,6 +346,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 results.table, budget.lines, search=search, line=comment_line
             ).head(200),
             **headline_intervals(request, budget, filters, start=False),
+            "headline_notice": headline_notice(params),
             "newer": newer,
             "set_aside_count": request.state.insights.set_aside(budget),
             "set_aside_receipts": set_aside_receipts(request, budget)
@@ -306,6 +374,7 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                     "submissions": tradeoffs.MIN_SUBMISSIONS,
                     "movers": tradeoffs.MIN_MOVERS,
                     "lines": tradeoffs.MAX_LINES,
+                    "expected_both": tradeoffs.MIN_EXPECTED_BOTH,
                 },
                 "small_cell": segments.MIN_CELL,
                 "interval_url": link_for(request, "staff_headline_intervals", slug=budget.slug)
@@ -315,8 +384,8 @@ async def insights_page(request: Request, signed_in: SignedIn) -> Response:
                 **results,
             },
         )
-    if results["interval_pending"]:  # after the page is sent: the resamples would slow it down
-        response.background = BackgroundTask(request.state.insights.intervals, budget, filters)
+    if results["headline_pending"]:  # after the page is sent: the resamples would slow it down
+        response.background = BackgroundTask(start_intervals, request, budget, filters)
     return response
 
 
@@ -347,6 +416,7 @@ WHOLE_MONEY = {
     "mean": "mean_amount",
     "median": "median_rescaled_amount",
     "utilitarian": "majority_view_amount",
+    "piecewise_uniform": "piecewise_uniform_amount",
 }
 # table name (or prefix ending in "-") -> (money columns, other renamed columns)
 EXPORT_COLUMNS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -398,8 +468,11 @@ def filter_problem(budget: Budget, params: Mapping[str, str]) -> str | None:
     """Why the filter parameters cannot be applied to this budget, or None."""
     if params.get("synthetic", "0") not in ("0", "1"):
         return "synthetic must be 1 (include demo submissions) or 0 (leave them out)."
-    if params.get("weights", "") not in ("", "district"):
-        return "weights must be district (weight by district population) or left out."
+    if params.get("weights", "") not in ("", *report.WEIGHTINGS):
+        return (
+            "weights must be district (weight by district population), raked (weight to "
+            "every population table of the budget's questions) or left out."
+        )
     compare = params.get("compare", "").strip()
     if compare and compare not in {q.id for q in budget.questions}:
         known = ", ".join(q.id for q in budget.questions) or "none"
@@ -451,8 +524,8 @@ def _attachment(body: bytes, fmt: str, name: str) -> Response:
     )
 
 
-@staff_view()
-async def export_insight(request: Request, signed_in: SignedIn) -> Response:
+@export_view
+async def export_insight(request: Request, signed_in: Downloader) -> Response:
     """One insight table under the dashboard's filters, as CSV, XLSX or Parquet."""
     budget = visible_budget(request, signed_in)
     name, fmt = request.path_params["table"], request.path_params["fmt"]
@@ -503,8 +576,8 @@ def workbook_sheets(
     }
 
 
-@staff_view()
-async def export_insights_workbook(request: Request, signed_in: SignedIn) -> Response:
+@export_view
+async def export_insights_workbook(request: Request, signed_in: Downloader) -> Response:
     """Every insight table under the dashboard's filters: one XLSX, a sheet per table."""
     budget = visible_budget(request, signed_in)
     filters = read_filters(request, budget)

@@ -81,22 +81,53 @@ def test_no_submissions_at_all_gives_every_answer_zero(weighted):
 
 
 def test_splits_rank_lines_by_the_gap_between_readable_answers():
-    # Young (30): 15 raise, net +0.5; Old (40): 10 cut, net -0.25. Gap 0.75, far above the
-    # combined margin sqrt(0.179² + 0.134²) = 0.224: clear.
+    """Young (30): 15 raise, net +0.5; Old (40): 10 cut, net -0.25. Gap 0.75.
+
+    The chi-square test of equal net support, by hand: pooled net support 5/70 = 1/14, pooled
+    share moving 25/70 = 5/14, variance of the score 5/14 - (1/14)^2 = 69/196.
+    W = [30 (1/2 - 1/14)^2 + 40 (-1/4 - 1/14)^2] / (69/196) = (1080 + 810) / 69 = 27.39 on
+    1 degree of freedom: p = erfc(sqrt(27.39 / 2)) = 1.66e-7. One line tested: q = p, clear."""
     frame = table([("young", [110] * 15 + [100] * 15), ("old", [90] * 10 + [100] * 30)])
     gaps = segments.splits(segments.compare(frame, LINES, AGE))
-    assert gaps.to_dicts() == [
-        {"line_id": "parks", "gap": 0.75, "highest": "Young", "lowest": "Old", "clear": True}
-    ]  # the locked line is left out
+    (row,) = gaps.to_dicts()  # the locked line is left out
+    assert {k: row[k] for k in ("line_id", "gap", "highest", "lowest", "answers", "clear")} == {
+        "line_id": "parks",
+        "gap": 0.75,
+        "highest": "Young",
+        "lowest": "Old",
+        "answers": 2,
+        "clear": True,
+    }
+    assert row["p_value"] == pytest.approx(math.erfc(math.sqrt(1890 / 69 / 2)), rel=1e-9)
+    assert row["q_value"] == row["p_value"]
+    family = segments.family(gaps)
+    assert (family.tests, family.clear) == (1, 1)
+    assert family.sentence == (
+        "1 of 1 differences between answers remain after controlling the false discovery rate "
+        "at 5% (Benjamini-Hochberg)."
+    )
 
 
-def test_a_gap_within_the_margins_could_be_chance_and_small_answers_do_not_count():
-    # Young (30): 3 raise, net +0.1, margin 1.96 * sqrt(0.09 / 30) = 0.107; Old (40) all keep.
-    frame = table([("young", [110] * 3 + [100] * 27), ("old", [100] * 40)])
+def test_a_gap_chance_could_make_is_not_clear_and_small_answers_do_not_count():
+    """Young (60): 12 raise, net 0.2; Old (60): 8 raise, net 0.133. Pooled net support and
+    share moving 1/6, variance 1/6 - 1/36 = 5/36; W = 60 (1/30)^2 * 2 / (5/36) = 0.96, p = 0.33:
+    could be chance."""
+    frame = table([("young", [110] * 12 + [100] * 48), ("old", [110] * 8 + [100] * 52)])
     (row,) = segments.splits(segments.compare(frame, LINES, AGE)).to_dicts()
-    assert row["gap"] == pytest.approx(0.1) and not row["clear"]
+    assert row["gap"] == pytest.approx(1 / 15) and not row["clear"]
+    assert row["p_value"] == pytest.approx(math.erfc(math.sqrt(0.96 / 2)), rel=1e-9)
     few = table([("young", [110] * 3 + [100] * 27), ("old", [100] * 29)])  # Old: 29 < 30
     assert segments.splits(segments.compare(few, LINES, AGE)).is_empty()
+
+
+def test_a_line_too_few_moved_is_shown_but_not_tested_nor_counted():
+    # Young (30): 3 raise, net +0.1; Old (40) all keep. Were the answers alike, Young would
+    # expect 30 * 3/70 = 1.3 residents moving it, under MIN_EXPECTED_MOVERS: not tested.
+    frame = table([("young", [110] * 3 + [100] * 27), ("old", [100] * 40)])
+    gaps = segments.splits(segments.compare(frame, LINES, AGE))
+    (row,) = gaps.to_dicts()
+    assert row["gap"] == pytest.approx(0.1) and row["p_value"] is None and not row["clear"]
+    assert segments.family(gaps).tests == 0
 
 
 def test_weights_apply_within_each_answer():

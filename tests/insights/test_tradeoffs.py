@@ -153,16 +153,30 @@ def test_empty_and_tiny_tables_say_nothing():
     assert tradeoffs.correlations(one, ["parks", "police"]) == {}
 
 
-def test_exactly_the_minimum_of_submissions_and_movers_is_enough():
-    # Parks and police each moved by exactly MIN_MOVERS of exactly MIN_SUBMISSIONS residents.
-    moved = [1, 2, 3, 4, 5] * 2 + [0] * 20
+def test_exactly_the_minimum_of_submissions_and_expected_co_movers_is_enough():
+    # Parks and police each moved by 18 of exactly MIN_SUBMISSIONS residents: were they
+    # unrelated, 18 * 18 / 30 = 10.8 residents would move both, at least MIN_EXPECTED_BOTH.
+    moved = [1, 2, 3, 4, 5] * 3 + [1, 2, 3] + [0] * 12
     frame = table(moved, moved, [0] * 30, times=1)
-    assert tradeoffs.MIN_SUBMISSIONS == 30 and tradeoffs.MIN_MOVERS == 10
-    assert tradeoffs.movers(frame, LINES) == {"parks": 10, "police": 10, "library": 0}
+    assert tradeoffs.MIN_SUBMISSIONS == 30 and tradeoffs.MIN_EXPECTED_BOTH == 10
+    assert tradeoffs.movers(frame, LINES) == {"parks": 18, "police": 18, "library": 0}
     result = tradeoffs.strongest(frame, LINES)
     assert result.select("line_a", "line_b", "submissions").rows() == [("parks", "police", 30)]
     assert result["correlation"][0] == pytest.approx(1.0, abs=1e-6)
-    assert tradeoffs.strongest(frame.head(29), LINES).is_empty()  # one short
+    assert tradeoffs.strongest(frame.head(29), LINES).is_empty()  # one submission short
+    # 17 movers each: 17 * 17 / 30 = 9.6 expected to move both by chance, too few to test,
+    # however perfectly the two lines move together.
+    sparse = table(
+        [1, 2, 3, 4, 5] * 3 + [1, 2] + [0] * 13,
+        [1, 2, 3, 4, 5] * 3 + [1, 2] + [0] * 13,
+        [0] * 30,
+        times=1,
+    )
+    assert tradeoffs.correlations(sparse, ["parks", "police"])[("parks", "police")] == (
+        pytest.approx(1.0, abs=1e-6)
+    )
+    assert tradeoffs.tested(sparse, LINES).is_empty()
+    assert tradeoffs.strongest(sparse, LINES).is_empty()
 
 
 def test_identical_residents_show_no_trade_off_whatever_the_weights():

@@ -18,7 +18,7 @@ from budget_sim.storage import (
     save_submission,
 )
 from budget_sim.storage.engine import SQLITE_PRAGMAS, is_sqlite
-from budget_sim.storage.exports import SubmissionTables, submissions_table
+from budget_sim.storage.exports import SubmissionTables, removed_lines, submissions_table
 from budget_sim.storage.submissions import new_receipt
 
 LINES = ["parks", "police", "library"]
@@ -103,7 +103,10 @@ def test_bulk_save_and_wide_read(database):
         save_submission(session, submission(nonce="real"))
     table = submissions_table(database.read_engine, "town", LINES, include_synthetic=True)
     assert table.height == 301
-    assert table.columns[:7] == ["receipt", "submitted_at", "locale", "synthetic", *LINES]
+    assert table.columns[:9] == [
+        *("receipt", "submitted_at", "locale", "synthetic", "revision", "budget_version"),
+        *LINES,
+    ]
     assert table.schema["parks"] == pl.Int64
     assert table["parks"].sum() == 100 * (90 + 100 + 110) * 100 + 100_00
     assert table["answer.district"].to_list() == ["d1"] * 301
@@ -132,9 +135,14 @@ def test_versions_are_unpacked_by_their_own_lines(database):
                 answers={},
             ),
         )
-    table = submissions_table(database.read_engine, "town", ["parks", "pool", "library"])
-    assert table.select("parks", "pool", "library").rows() == [(100_00, None, 50_00), (9, 8, 7)]
+    current = ["parks", "pool", "library"]
+    table = submissions_table(database.read_engine, "town", current)
+    assert table.select(current).rows() == [(100_00, None, 50_00), (9, 8, 7)]
     assert table["answer.district"].to_list() == ["d1", None]
+    assert removed_lines(table, current) == ["police"]  # revision 2 removed it
+    assert table["police"].to_list() == [200_00, None]
+    assert table["budget_version"].to_list() == ["v1", "v2"]
+    assert table["revision"].to_list() == [None, None]  # not uploaded: packages on disk
 
 
 def test_amounts_for_unknown_lines_are_refused(database):

@@ -65,7 +65,9 @@ def test_csv_has_one_row_per_submission_and_inert_formulas(staff_client, budget,
     assert row["answer.age-band"] == "25-34"
     expected = (submitted["amount"] + submitted["step"]) / 100
     assert float(row[submitted["id"]]) == expected
-    assert list(rows[0])[4 : 4 + len(budget.line_ids)] == budget.line_ids
+    assert list(rows[0])[6 : 6 + len(budget.line_ids)] == budget.line_ids
+    # a package on disk: no uploaded revision number, but the version it was made against
+    assert (row["revision"], row["budget_version"]) == ("", budget.version)
 
     with_demo = staff_client.get(f"/staff/b/{SLUG}/submissions.csv?synthetic=1")
     assert with_demo.content.decode("utf-8-sig").count("\n") == 1 + 4
@@ -110,3 +112,80 @@ def test_exports_are_audited(staff_client, submitted):
     staff_client.get(f"/staff/b/{SLUG}/submissions.xlsx")
     log = staff_client.get("/staff/audit").text
     assert "exported submissions" in log and f"{SLUG} xlsx rows=1" in log
+
+
+# --- API tokens, the busy gate and `budget-sim export` (issue 10, points 8 and 9) ---------------
+
+
+def cli_token(settings, email: str = "ada@city.gov") -> str:
+    from tests.test_cli import run
+
+    result = run(settings, "create-token", email, "--name", "nightly export", "--days", "30")
+    assert result.exit_code == 0, result.output
+    assert "shown only now" in result.stderr
+    return result.stdout.strip()
+
+
+def test_every_export_accepts_an_api_token(client, settings, admin, submitted):
+    token = cli_token(settings)
+    assert token.startswith("bsk_")
+    urls = [
+        f"/staff/b/{SLUG}/submissions.parquet",
+        f"/staff/b/{SLUG}/submissions.csv",
+        f"/staff/b/{SLUG}/submissions.xlsx",
+        f"/staff/b/{SLUG}/insights.xlsx",
+        f"/staff/b/{SLUG}/insights/lines.parquet",
+    ]
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as script:
+        for url in urls:
+            response = script.get(url, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200, (url, response.text[:200])
+            assert "attachment" in response.headers["content-disposition"]
+        frame = pl.read_parquet(io.BytesIO(script.get(urls[0], headers=_bearer(token)).content))
+        assert frame.height == 1
+        wrong = script.get(urls[0], headers=_bearer("bsk_wrong"))
+        assert wrong.status_code == 401 and "unknown, revoked or expired" in wrong.text
+        assert script.get(urls[0]).status_code == 303  # no token, no session: sign in
+    log = admin.get("/staff/audit").text
+    assert "created API token (command line)" in log and "via=token" in log
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_second_xlsx_export_meanwhile_is_asked_to_try_again(staff_client, submitted):
+    from budget_sim.web.staff_insights import HEAVY_EXPORTS
+
+    assert HEAVY_EXPORTS.acquire(blocking=False)  # another export is being written
+    try:
+        busy = staff_client.get(f"/staff/b/{SLUG}/submissions.xlsx")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "60"
+        assert "try again" in busy.text.lower() and "CSV or Parquet" in busy.text
+        assert staff_client.get(f"/staff/b/{SLUG}/submissions.csv").status_code == 200
+    finally:
+        HEAVY_EXPORTS.release()
+    assert staff_client.get(f"/staff/b/{SLUG}/submissions.xlsx").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_the_command_line_export_is_the_staff_download(
+    staff_client, settings, submitted, tmp_path, fmt
+):
+    from tests.test_cli import run
+
+    output = tmp_path / f"out.{fmt}"
+    result = run(settings, "export", SLUG, "--format", fmt, "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert f"Wrote 1 submissions of {SLUG}" in result.stdout
+    downloaded = staff_client.get(f"/staff/b/{SLUG}/submissions.{fmt}").content
+    if fmt == "csv":
+        assert output.read_bytes() == downloaded
+    elif fmt == "parquet":
+        assert pl.read_parquet(output).equals(pl.read_parquet(io.BytesIO(downloaded)))
+    else:
+        ours = pl.read_excel(output).drop("submitted_at")
+        assert ours.equals(pl.read_excel(io.BytesIO(downloaded)).drop("submitted_at"))
+        assert ours[f"comment.{submitted['id']}"].to_list() == [FORMULA]
+    missing = run(settings, "export", SLUG, "--format", fmt, "--output", "/nowhere/x")
+    assert missing.exit_code == 2 and "not a folder" in missing.stderr

@@ -57,8 +57,9 @@ def test_the_dashboard_shows_results_segments_and_comments(client, budget, staff
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     html = page.text
     assert "<strong>2</strong> submissions" in html and "demo submissions excluded" in html
-    assert "What residents want: Independent Markets" in html
-    assert "Nobody can pull the result their way by exaggerating" in html
+    assert "What residents want: Average of residents&#39; plans" in html
+    assert "a resident who exaggerates" in html  # the headline says how it can mislead
+    assert "Majority view (utilitarian, knapsack)" in html  # its truthful neighbour
     assert "Raised (95% CI)" in html and "Fund the parks" in html
 
     with_demo = staff.get(f"/staff/b/{SLUG}?synthetic=1").text
@@ -110,12 +111,12 @@ def test_the_headline_intervals_fill_in_once_computed(client, budget, settings):
             if "hx-get" not in fragment.text:
                 break
             time.sleep(0.1)
-        assert "How sure we are: Independent Markets with 95% intervals" in fragment.text
+        assert "with its 95% interval, beside the Majority view" in fragment.text
         assert "20 bootstrap resamples of the 2 residents" in fragment.text
-        spending = budget.lines.filter(pl.col("kind") == "expense").height
-        assert fragment.text.count(" to $") == spending
+        movable = budget.lines.filter((pl.col("kind") == "expense") & ~pl.col("locked")).height
+        assert fragment.text.count(" to $") == 2 * movable  # the headline's and its neighbour's
         again = app.get(f"/staff/b/{SLUG}?segment=age-band:25-34").text
-        assert "How sure we are" in again and "being worked out" not in again
+        assert "with its 95% interval" in again and "being worked out" not in again
     signed_out = TestClient(create_app(fast), base_url="https://testserver")
     assert signed_out.get(poll, follow_redirects=False).status_code in (303, 307)
 

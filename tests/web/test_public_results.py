@@ -97,14 +97,15 @@ def test_the_page_shows_the_headline_and_participation(client, admin, budget, re
     response = client.get(RESULTS)
     html = response.text
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
-    assert "What residents want" in html and "Nobody can pull the result their way" in html
+    assert "What residents want" in html and "Shown here: Average of residents" in html
+    assert "Majority view" in html and "nobody can pull by exaggerating" in html
     assert "Budgets submitted by residents: 15" in html  # demo submissions left out
     assert "Figures as of" in html and "Riverside" in html
     whole = expected(client, budget).tables["whole-budget"]
     first = whole.row(0, named=True)
     program = budget.lines.filter(pl.col("id") == first["line_id"])["program"][0]
     assert program in html
-    dollars = f"${round(first['independent_markets'] / 100):,}"
+    dollars = f"${round(first['mean'] / 100):,}"
     assert dollars in html
     assert "secret plans" not in html and FORMULA not in html  # comments stay private
     assert "open-data.csv" in html and "fewer than 10 residents" in html

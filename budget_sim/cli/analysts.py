@@ -1,0 +1,181 @@
+"""Commands for analysts who script: a budget's submissions as a file, a personal API token,
+and the dashboard's headline as JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from budget_sim.cli.context import budget_for, require_current_schema, settings_of
+
+
+@click.command()
+@click.argument("slug")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "parquet"]),
+    required=True,
+    help="The file's format (the same content as the staff download).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The file to write (replaced if it exists).",
+)
+@click.option("--include-synthetic", is_flag=True, help="Include demo submissions too.")
+@click.pass_context
+def export(ctx: click.Context, slug: str, fmt: str, output: Path, include_synthetic: bool) -> None:
+    """Write the submissions of budget SLUG to a file: one row each, a column per line
+    (currency units, to the cent), answers and comments, as staff download them."""
+    from budget_sim import exports
+    from budget_sim.storage import Database
+    from budget_sim.storage.exports import submissions_table
+    from budget_sim.web.staff_insights import submissions_export
+
+    budget = budget_for(ctx, slug)
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"{output.parent} is not a folder", param_hint="'--output'")
+    database = Database(settings_of(ctx).database_url)
+    try:
+        table = submissions_table(
+            database.read_engine, budget.slug, budget.line_ids, include_synthetic=include_synthetic
+        )
+    finally:
+        database.dispose()
+    frame = submissions_export(table, budget)
+    partial = output.with_name(output.name + ".partial")
+    try:
+        if fmt == "xlsx":
+            exports.write_xlsx_file(frame, partial)
+        else:
+            partial.write_bytes(exports.encode(frame.collect(), fmt))
+        partial.replace(output)  # a file that is there is whole
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Wrote {table.height:,} submissions of {budget.slug} to {output}.")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for (the script that uses it).")
+@click.option(
+    "--days", type=click.Choice(["30", "90", "365"]), default="90", help="How long it works."
+)
+@click.pass_context
+def create_token(ctx: click.Context, email: str, name: str, days: str) -> None:
+    """Make a personal API token for the staff account EMAIL and print it once (only its
+    SHA-256 is stored). Scripts send it as `Authorization: Bearer <token>`; it acts with the
+    account's role and budgets, and is revoked on the account's tokens page."""
+    from datetime import UTC, datetime
+
+    from budget_sim import accounts
+    from budget_sim.storage import Database
+    from budget_sim.storage import staff as staff_db
+    from budget_sim.storage import tokens as tokens_db
+    from budget_sim.web.api import (
+        TOKEN_LIFETIMES,
+        TOKEN_NAME_MAX,
+        TOKEN_PREFIX,
+        TOKENS_PER_ACCOUNT,
+    )
+
+    name = name.strip()
+    if not 1 <= len(name) <= TOKEN_NAME_MAX or not name.isprintable():
+        raise click.BadParameter(
+            f"name the token after the script that uses it (1 to {TOKEN_NAME_MAX} characters)",
+            param_hint="'--name'",
+        )
+    database = Database(require_current_schema(ctx))
+    secret = TOKEN_PREFIX + accounts.new_token()
+    try:
+        with database.writing() as session:
+            moment = datetime.now(UTC)
+            user = staff_db.staff_by_email(session, email)
+            if user is None or not user.active:
+                raise click.ClickException(
+                    f"no active staff account {email.strip().lower()!r}; no token was made"
+                )
+            if tokens_db.count_active(session, user.id, moment) >= TOKENS_PER_ACCOUNT:
+                raise click.ClickException(
+                    f"{user.email} already has {TOKENS_PER_ACCOUNT} working tokens: revoke one "
+                    "at /staff/tokens first; no token was made"
+                )
+            token_id = tokens_db.create_token(
+                session,
+                user_id=user.id,
+                name=name,
+                token_hash=accounts.token_digest(secret),
+                now=moment,
+                lifetime=TOKEN_LIFETIMES[days],
+            )
+            staff_db.audit(
+                session,
+                "created API token (command line)",
+                now=moment,
+                user_id=user.id,
+                detail=f"id={token_id} {name!r} for {days} days",
+            )
+    finally:
+        database.dispose()
+    click.echo(
+        f"Token {name!r} for {user.email}, working for {days} days (shown only now):", err=True
+    )
+    click.echo(secret)
+
+
+def _cents(value: float | None) -> int | None:
+    return None if value is None or not math.isfinite(value) else round(value)
+
+
+def headline_json(table: Any, budget: Any, *, include_synthetic: bool) -> dict[str, Any]:
+    """The dashboard's headline figures: per spending line the city's amount, the headline
+    method's allocation and its 95% interval (cents), and per line the residents counted."""
+    from budget_sim import insights
+    from budget_sim.insights import dashboard
+
+    method = insights.HEADLINE
+    stats = dashboard.line_table(table, budget.lines)
+    counted = dict(zip(stats["line_id"], stats["submissions"], strict=True))
+    whole = dashboard.whole_budget(table, budget.lines)
+    interval = dashboard.bootstrap_interval(table, budget.lines, method=method)
+    bounds = {row["line_id"]: row for row in interval.bounds.iter_rows(named=True)}
+    lines = []
+    for row in whole.iter_rows(named=True):
+        bound = bounds.get(row["line_id"], {})
+        lines.append(
+            {
+                "line_id": row["line_id"],
+                "department": row["department"],
+                "program": row["program"],
+                "city_cents": row["city"],
+                "headline_cents": _cents(row.get(method)),
+                "low_cents": _cents(bound.get("low")),
+                "high_cents": _cents(bound.get("high")),
+                "n": counted.get(row["line_id"], 0),
+            }
+        )
+    return {
+        "budget": budget.slug,
+        "currency": budget.currency,
+        "submissions": table.height,
+        "include_synthetic": include_synthetic,
+        "method": method,
+        "interval": {
+            "level": 0.95,
+            "how": interval.method,
+            "resamples": interval.resamples,
+            "rows": interval.rows,
+            "note": interval.note if table.height >= 2 else "Too few submissions for intervals.",
+        },
+        "lines": lines,
+    }
+
+
+def print_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
