@@ -13,8 +13,11 @@ from budget_sim.charts import BLUE, INK, VERMILLION, Chart, render
 from budget_sim.money import format_compact
 
 WIDTH = 640  # px: an A4 or Letter page's text width at 96 px per inch, less a little
-LABEL_CHARS = 34  # characters per line of a wrapped name
-LINE_HEIGHT = 14
+LABEL_CHARS = 32  # characters per line of a wrapped name (LABEL_WIDTH px at 12 px)
+LABEL_WIDTH = 230  # px for the names, right-aligned
+LINE_HEIGHT = 14  # px per line of a name at 12 px
+MIN_LINE = 11  # px per line of a name when many rows must fit (10 px text)
+MAX_HEIGHT = 760  # px of bars: with its title and axis, a chart fits a page of text
 PAD = {"type": "pad"}  # concatenated charts: their own widths (fit-x does not apply)
 MOST = 20  # programs shown in the headline chart (the table has them all)
 
@@ -33,7 +36,9 @@ def change_bars(
     rows: pl.DataFrame, chart_id: str, title: str, summary: str, symbol: str, axis: str
 ) -> Chart:
     """Bars of `change` (cents) per `name`, with `low`/`high` whiskers (cents, may be null)
-    and each bar's value written beside it; names wrapped onto several lines."""
+    and each bar's value written beside it; names wrapped onto several lines. Rows are spaced
+    so that the chart fits on a page (MAX_HEIGHT) however many there are; the axis spans
+    only the side(s) the bars reach, with room for the values."""
     data = [
         {
             "key": str(i),
@@ -47,24 +52,23 @@ def change_bars(
         for i, row in enumerate(rows.iter_rows(named=True))
     ]
     tallest = max((len(d["name"]) for d in data), default=1)
-    step = max(22, LINE_HEIGHT * tallest + 6)
-    extent = max(
-        (abs(v) for d in data for v in (d["change"], d["low"], d["high"]) if v is not None),
-        default=1.0,
-    )
-    domain = [-extent * 1.35, extent * 1.35]  # room for the values written beside the bars
+    per_line = max(MIN_LINE, min(LINE_HEIGHT, (MAX_HEIGHT / max(len(data), 1) - 6) / tallest))
+    step = max(MIN_LINE + 4, round(per_line * tallest + 6))
+    font = 12 if per_line >= LINE_HEIGHT else 10
+    ends = [v for d in data for v in (d["change"], d["low"], d["high"]) if v is not None]
+    low, high = min([0.0, *ends]), max([0.0, *ends])
+    extent = (high - low) or 1.0
+    domain = [  # room for the values written beside the bars (a quarter of the width)
+        low - (extent * 0.3 if low < 0 else 0.0),
+        high + (extent * 0.3 if high > 0 else 0.0),
+    ]
     base = alt.Chart(alt.Data(values=data)).encode(
         y=alt.Y(
             "key:N",
             sort=None,
             title=None,
             scale=alt.Scale(paddingInner=0.25),
-            axis=alt.Axis(
-                labelExpr="datum.value",  # replaced below by the wrapped name
-                labels=False,
-                ticks=False,
-                domain=False,
-            ),
+            axis=alt.Axis(labels=False, ticks=False, domain=False),
         )
     )
     x = alt.X(
@@ -77,18 +81,20 @@ def change_bars(
         x=x, color=alt.condition("datum.change >= 0", alt.value(BLUE), alt.value(VERMILLION))
     )
     whiskers = base.mark_rule(color=INK, strokeWidth=1.5).encode(x="low:Q", x2="high:Q")
-    text = {"fontSize": 12, "color": INK}
+    text = {"fontSize": font, "color": INK}
     right = base.transform_filter("datum.change >= 0").mark_text(align="left", dx=4, **text)
     left = base.transform_filter("datum.change < 0").mark_text(align="right", dx=-4, **text)
     values = right.encode(x="at:Q", text="value:N") + left.encode(x="at:Q", text="value:N")
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=INK).encode(x="zero:Q")
-    plot = (bars + whiskers + values + zero).properties(width=WIDTH - 230, height={"step": step})
+    plot = (bars + whiskers + values + zero).properties(
+        width=WIDTH - LABEL_WIDTH - 10, height={"step": step}
+    )
     labels = (
         base.mark_text(
-            align="right", baseline="middle", fontSize=12, color=INK, lineHeight=LINE_HEIGHT
+            align="right", baseline="middle", fontSize=font, color=INK, lineHeight=per_line
         )
-        .encode(text="name:N", x=alt.value(220))
-        .properties(width=220, height={"step": step})
+        .encode(text="name:N", x=alt.value(LABEL_WIDTH))
+        .properties(width=LABEL_WIDTH, height={"step": step})
     )
     chart = alt.hconcat(labels, plot, spacing=6).resolve_scale(y="shared").properties(autosize=PAD)
     return render(chart, chart_id, title, summary)

@@ -1,9 +1,14 @@
 """The report for council (staff of the budget): a page designed for print, the same page as a
-PDF (WeasyPrint), and each of its charts as an SVG file."""
+PDF (WeasyPrint), and each of its charts as an SVG file.
+
+It shows the dashboard's figures: the same cached insight tables (InsightCache.report), the
+budget's headline with the same intervals (computed now if the dashboard has not yet: the
+report never goes without them) and its truthful neighbour. What the report derives from them
+is kept with the cached tables, so the page, its PDF and its charts compute it once per state
+of the submissions."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import polars as pl
@@ -15,110 +20,87 @@ from starlette.routing import Route
 
 from budget_sim import pdf, print_charts, resources
 from budget_sim.charts import Chart
-from budget_sim.insights import council, report, segments
+from budget_sim.insights import council, dashboard, report, weighting
+from budget_sim.insights.headline import EXPLANATIONS, LABELS, HeadlineFigures, headline_figures
 from budget_sim.model import Budget
 from budget_sim.web import i18n
+from budget_sim.web.headline_view import chosen_headline
 from budget_sim.web.staff_auth import SignedIn, render, staff_view
 from budget_sim.web.staff_insights import audit, load_report, read_filters, visible_budget
 
-INTERVAL_WAIT = (
-    20.0  # seconds the report waits for the headline intervals (the dashboard starts them)
-)
 PAPERS = {"a4": "A4", "letter": "letter"}
-SPLITS_SHOWN = 3  # clearest differences shown per question
 PAIRS_SHOWN = 3  # trade-off pairs shown per direction
 STYLESHEET = "council-report.css"
 
 
-def line_name(department: str, program: str) -> str:
-    return program if program == department else f"{department}: {program}"
-
-
-def wait_for_intervals(request: Request, budget: Budget, filters: report.Filters):
-    """The headline's intervals, computed now if need be (waits up to INTERVAL_WAIT s)."""
-    deadline = time.monotonic() + INTERVAL_WAIT
-    while True:
-        interval = request.state.insights.intervals(budget, filters, start=True)
-        if interval is not None or time.monotonic() > deadline:
-            return interval
-        time.sleep(0.25)
-
-
 def headline_section(
     request: Request, budget: Budget, filters: report.Filters, results: report.Report
-) -> council.Headline | None:
-    """The report's headline: the one place that decides what it shows (method, intervals)."""
-    interval = wait_for_intervals(request, budget, filters) if results.table.height >= 2 else None
-    return council.headline(
-        results.tables.get("whole-budget"),
-        interval.bounds if interval else None,
-        results.table.height,
-        note=interval.note if interval else "",
+) -> tuple[HeadlineFigures | None, str]:
+    """The dashboard's headline (the budget's chosen method) with the intervals of it and of
+    its truthful neighbour, which the dashboard's cache holds or computes now; and how the
+    intervals were made."""
+    method = chosen_headline(request, budget)
+    whole = results.tables.get("whole-budget")
+    if whole is None or method not in whole.columns:
+        return None, ""
+    locked = set(budget.lines.filter(pl.col("locked"))["id"].to_list())
+    figures = headline_figures(whole, locked, submissions=results.whole_counted, method=method)
+    if results.whole_counted < 2:
+        return figures, ""
+    cache = request.state.insights
+    interval = cache.intervals_now(budget, filters, method=method)
+    truthful = cache.intervals_now(budget, filters, method=figures.truthful)
+    figures = headline_figures(
+        whole,
+        locked,
+        submissions=results.whole_counted,
+        method=method,
+        interval=interval.bounds,
+        truthful_interval=truthful.bounds,
     )
+    return figures, interval.note
 
 
-def group_differences(budget: Budget, results: report.Report) -> list[dict]:
-    """Per question, the lines where answers differ most and clearly (segments.splits)."""
-    values = results.weights.values if results.weights else None
-    found = []
-    for question in budget.questions:
-        compared = segments.compare(results.table, budget.lines, question, values)
-        clear = segments.splits(compared).filter(pl.col("clear")).head(SPLITS_SHOWN)
-        names = {
-            row["line_id"]: line_name(row["department"], row["program"])
-            for row in compared.unique("line_id").iter_rows(named=True)
-        }
-        found.append(
-            {
-                "question": question,
-                "rows": [{**row, "name": names[row["line_id"]]} for row in clear.to_dicts()],
-            }
-        )
-    return found
+def population_questions(budget: Budget) -> list:
+    """The questions whose answers are charted against the population: district questions
+    and every question with a population table (weighting.margins)."""
+    with_population = {m.question for m in weighting.margins(budget.questions)}
+    return [q for q in budget.questions if q.kind == "district" or q.id in with_population]
 
 
 def charts(budget: Budget, context: dict) -> dict[str, Chart]:
     """The report's charts, keyed by the name of their SVG file."""
     symbol = i18n.Formatter("en", budget.country, budget.currency).symbol
     drawn: dict[str, Chart] = {}
-    headline: council.Headline | None = context["headline"]
-    if headline is not None and headline.rows.height:
-        moved = (
-            headline.rows.with_columns(
-                name=pl.when(pl.col("program") == pl.col("department"))
-                .then(pl.col("program"))
-                .otherwise(pl.format("{}: {}", "department", "program")),
-                low=pl.col("low") - pl.col("city"),
-                high=pl.col("high") - pl.col("city"),
-            )
-            .drop_nulls("change")
-            .sort(pl.col("change").abs(), descending=True)
-            .head(print_charts.MOST)
-            .sort("change", descending=True)
+    figures: HeadlineFigures | None = context["headline"]
+    if figures is not None and context["moved"].height:
+        rows = context["moved"].select(
+            "name",
+            "change",
+            low=pl.col("low") - pl.col("city"),
+            high=pl.col("high") - pl.col("city"),
         )
         drawn["headline"] = print_charts.change_bars(
-            moved,
+            rows,
             "report-headline",
-            f"Residents' budget minus the city's: the {moved.height} programs that move most",
-            headline.sentence,
+            f"{figures.label} minus the city's amount: the {rows.height} programs that move most",
+            council.headline_sentence(figures),
             symbol,
-            "Residents' budget minus the city's (95% interval as a line)",
+            "Change from the city's amount (line: 95% interval)",
         )
-    departments: pl.DataFrame = context["departments"]
-    if departments.height:
+    movable = context["departments"].filter(~pl.col("locked"))
+    if movable.height:
+        most = movable.sort(pl.col("change").abs(), descending=True).head(print_charts.MOST)
         drawn["departments"] = print_charts.change_bars(
-            departments.select(
-                name="department",
-                change="change",
-                low=pl.col("low") - pl.col("city"),
-                high=pl.col("high") - pl.col("city"),
-            ),
+            most.sort("change", descending=True).select("change", "low", "high", name="department"),
             "report-departments",
-            "Residents' average change per department",
-            "Each department's total as residents set it on average, minus the city's, with "
-            "its 95% interval.",
+            "Residents' average change per department"
+            + (f": the {most.height} that change most" if most.height < movable.height else ""),
+            "Each department's total as residents would set it on average (their split of the "
+            "spending they could move, scaled to the city's total), minus the city's, with its "
+            "95% interval.",
             symbol,
-            "Average change against the city's (95% interval as a line)",
+            "Average change from the city's total (line: 95% interval)",
         )
     for question, frame in context["districts"]:
         if frame["submissions"].sum() == 0:
@@ -142,36 +124,72 @@ def charts(budget: Budget, context: dict) -> dict[str, Chart]:
     return drawn
 
 
-def build(request: Request, budget: Budget, filters: report.Filters) -> dict:
-    """Everything the report shows (blocking: call from a worker thread)."""
-    results = load_report(request, budget, filters)
+def derive(
+    request: Request, budget: Budget, filters: report.Filters, results: report.Report
+) -> dict:
+    """What the report shows of `results` (blocking): everything but the moment it is made."""
     values = results.weights.values if results.weights else None
+    figures, interval_note = headline_section(request, budget, filters, results)
     selected, how = council.comment_selection(results.table, budget.lines, seed=budget.slug)
     trade_offs = results.tables["trade-offs"]
+    has_rows = results.table.height > 0
+    questions = population_questions(budget)
     context = {
         "budget": budget,
         "filters": filters,
-        "made_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "n": results.table.height,
+        "whole_counted": results.whole_counted,
+        "revisions": dashboard.per_revision(results.table, budget.version),
         "weights": results.weights,
         "participation": council.participation_sentence(budget, results.table.height),
-        "districts": results.districts,
+        "districts": [(q, dashboard.by_district(results.table, q)) for q in questions],
+        "other_questions": [
+            (q, council.answer_shares(results.table, q))
+            for q in budget.questions
+            if q not in questions
+        ],
         "per_day": results.tables.get("participation-per-day"),
-        "headline": headline_section(request, budget, filters, results),
-        "departments": council.departments(results.table, budget.lines, values),
-        "agreements": council.agreements(results.tables["lines"]),
-        "differences": group_differences(budget, results) if results.table.height else [],
+        "headline": figures,
+        "explanation": EXPLANATIONS.get(figures.method, "") if figures else "",
+        "interval_note": interval_note,
+        "symbol": i18n.Formatter("en", budget.country, budget.currency).symbol,
+        "method_labels": LABELS,
+        "headline_sentence": council.headline_sentence(figures) if figures else "",
+        "neighbour_sentence": council.neighbour_sentence(figures) if figures else "",
+        "moved": council.moved(figures) if figures else pl.DataFrame(),
+        "departments": council.departments(results.table, budget.lines, values, results.shown),
+        "agreements": council.agreements(
+            results.tables["lines"],
+            design_effect=results.weights.design_effect if results.weights else 1.0,
+        ),
+        "differences": council.group_differences(results.table, budget, values, results.shown)
+        if has_rows
+        else [],
         "pairs": pl.concat(
             [
                 trade_offs.filter(pl.col("correlation") > 0).head(PAIRS_SHOWN),
                 trade_offs.filter(pl.col("correlation") < 0).head(PAIRS_SHOWN),
             ]
         ),
+        "pairs_family": results.families.get("trade-offs"),
         "comments": selected,
         "comments_how": how,
     }
-    context["charts"] = charts(budget, context) if results.table.height else {}
+    context["charts"] = charts(budget, context) if has_rows else {}
     return context
+
+
+def build(request: Request, budget: Budget, filters: report.Filters) -> dict:
+    """Everything the report shows (blocking: call from a worker thread), derived once per
+    state of the submissions and headline method, kept with the dashboard's cached tables."""
+    results = load_report(request, budget, filters)
+    key = ("council-report", chosen_headline(request, budget))
+    derived = results.derived.get(key)
+    if derived is None:
+        derived = derive(request, budget, filters, results)
+        derived["made_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        results.derived[key] = derived
+    return derived
 
 
 def _query(request: Request) -> str:
@@ -208,12 +226,14 @@ async def report_pdf(request: Request, signed_in: SignedIn) -> Response:
 
     def make() -> bytes:
         context = build(request, budget, filters)
-        html = request.state.templates.get_template("staff/council_report.html").render(
-            {"request": request, "display": None, "query": "", "pdf": True, **context}
-        )
-        body = pdf.to_pdf(html, resources.static() / STYLESHEET, page_size=size)
+        made = context.setdefault("pdfs", {})
+        if size not in made:  # the same figures give the same PDF
+            html = request.state.templates.get_template("staff/council_report.html").render(
+                {"request": request, "display": None, "query": "", "pdf": True, **context}
+            )
+            made[size] = pdf.to_pdf(html, resources.static() / STYLESHEET, page_size=size)
         audit(request, signed_in, "made the council report", f"{budget.slug} pdf n={context['n']}")
-        return body
+        return made[size]
 
     try:
         body = await run_in_threadpool(make)

@@ -284,6 +284,50 @@ class InsightCache:
                         self._intervals.popitem(last=False)
         return future.result() if future.done() else None
 
+    def intervals_now(
+        self, budget: Budget, filters: report.Filters, *, method: str = HEADLINE
+    ) -> dashboard.Interval:
+        """The intervals of `method` under `filters`, never None (for the report for council,
+        which must show them): the cached or stored ones; else the computation under way, once
+        it ends; else computed now in the calling thread (one still queued behind other
+        intervals is taken out of the queue and computed here). Kept for the dashboard."""
+        found = self.intervals(budget, filters, start=False, method=method)
+        if found is not None:
+            return found
+        _, stamp = self._filtered(budget, filters)
+        key = (budget.slug, budget.version, filters, stamp, method)
+        with self._lock:
+            future = self._intervals.get(key)
+            if future is not None and future.cancel():  # queued, not started: done here
+                future = None
+            mine = future is None
+            if mine:
+                future = Future()
+                future.set_running_or_notify_cancel()
+                self._intervals[key] = future
+                while len(self._intervals) > self._size:
+                    self._intervals.popitem(last=False)
+        if not mine:
+            return future.result()
+        try:
+            built = self.report(budget, filters)
+            computed = dashboard.bootstrap_interval(
+                built.table,
+                budget.lines,
+                method=method,
+                weights=built.weights.values if built.weights else None,
+                resamples=self._resamples,
+            )
+        except BaseException as error:
+            with self._lock:
+                self._intervals.pop(key, None)
+            future.set_exception(error)
+            raise
+        future.set_result(computed)
+        if self._database is not None:
+            self._store(budget.slug, key, computed)
+        return computed
+
     def _digest(self, key: tuple) -> str:
         """The intervals' key in the database: budget version, filters, stamp, resamples."""
         return hashlib.sha256(repr((*key[1:], self._resamples)).encode()).hexdigest()
