@@ -146,13 +146,21 @@ def share_bars(rows: pl.DataFrame, chart_id: str, title: str, summary: str) -> C
         ),
         color=colour,
     )
-    values = base.mark_text(align="left", dx=3, fontSize=11, color=INK).encode(
+    values = base.mark_text(align="left", dx=3, fontSize=10, color=INK).encode(
         x="share:Q", text="value:N"
     )
-    step = 18 if len(measures) > 1 else 30
+    tallest = max((len(d["name"]) for d in data), default=1)
+    pair = len(measures) > 1  # a name beside its first row, over the pair of rows
+    step = max(15, 7 * tallest) if pair else max(20, 13 * tallest + 4)  # 13 answers: 1/3 page
     plot = (bars + values).properties(width=WIDTH - 210, height={"step": step})
     labels = (
-        base.mark_text(align="right", baseline="top", fontSize=12, color=INK, lineHeight=13)
+        base.mark_text(
+            align="right",
+            baseline="top" if pair else "middle",
+            fontSize=12,
+            color=INK,
+            lineHeight=13,
+        )
         .encode(text="name:N", x=alt.value(200))
         .properties(width=200, height={"step": step})
     )
