@@ -74,6 +74,7 @@ PATH_VALUES = {
     "token_id": ["1"],
     "token": ["an-invitation-nobody-was-sent"],
     "table": ["lines"],
+    "chart": ["departments"],
     "receipt": ["no-such-receipt"],
     "key": ["no-such-key"],
     "rest": ["v1", f"v1/budgets/{SLUG}/no-such-thing", "v2/budgets"],  # the API's catch-all
