@@ -99,6 +99,10 @@ def inline_svg(svg: str, chart_id: str, title: str) -> str:
     root.set("aria-labelledby", f"{chart_id}-title")
     root.set("aria-describedby", f"{chart_id}-summary")
     root.set("focusable", "false")
+    # Registered again each time: importing WeasyPrint (the council report's PDF) registers
+    # its own default namespace, and the charts would then come out as <ns0:svg>, which an
+    # HTML page does not draw.
+    ET.register_namespace("", SVG_NS)
     return ET.tostring(root, encoding="unicode")
 
 

@@ -147,6 +147,9 @@ def test_the_pdf_has_numbered_pages_and_its_charts_download_as_svg(with_demo):
     assert root.tag.endswith("svg") and float(root.get("width")) > 500
     missing = with_demo.get(f"{BASE}/report/nothing.svg?synthetic=1")
     assert missing.status_code == 404 and "departments" in missing.text
+    # Making a PDF (importing WeasyPrint) leaves the dashboard's inline charts drawable.
+    dashboard = with_demo.get(f"{BASE}?synthetic=1").text
+    assert "<svg" in dashboard and "<ns0:" not in dashboard
 
 
 def test_a_bad_paper_size_is_refused(admin):
