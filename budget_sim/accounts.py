@@ -44,6 +44,7 @@ def next_attempt_at(failures: int, latest: datetime | None, free: int) -> dateti
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 INVITE_LIFETIME = timedelta(days=3)
+RESET_LIFETIME = timedelta(hours=24)  # a password reset link, made by an admin
 
 _hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
 # Verifying an unknown account against this keeps the time of a failed sign-in the same.

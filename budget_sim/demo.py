@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from budget_sim.model import BalanceRule, Budget
+from budget_sim.model.reach import complete
 
 MOVES_PER_RESIDENT = (3, 10)
 SHARED_MOOD_SPREAD = 1.0
@@ -23,6 +24,10 @@ PERSONAL_SPREAD = 1.5
 def _adjustable(budget: Budget) -> list[dict]:
     lines = budget.lines.filter(~pl.col("locked") & (pl.col("min") < pl.col("max")))
     return lines.with_row_index("position").to_dicts()
+
+
+class DemoError(Exception):
+    """No plausible plans could be made for this budget (the message says why)."""
 
 
 class PlanMaker:
@@ -81,14 +86,19 @@ class PlanMaker:
             value = min(max(current + steps * step, line["min"]), line["max"])
             balance += sign * (value - current)
             values[line["id"]] = value
-        return values if self._within_rule(balance) else None
+        if self._within_rule(balance):
+            return values
+        return complete(self.budget, values)  # exact: when whole steps must combine just so
 
     def plans(self, count: int) -> Iterator[dict[str, int]]:
         made = attempts = 0
         while made < count:
             attempts += 1
             if attempts > count * 20 + 100:
-                raise RuntimeError("could not make plausible plans that meet this budget's rules")
+                raise DemoError(
+                    f"could not make {count:,} plans that meet {self.budget.slug}'s balance rule "
+                    f"(made {made:,} in {attempts - 1:,} attempts)"
+                )
             plan = self.plan()
             if plan is not None:
                 made += 1

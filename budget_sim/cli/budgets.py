@@ -16,10 +16,14 @@ from budget_sim.cli.context import budget_for, settings_of
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 def check(path: Path) -> None:
-    """Validate the budget package in folder PATH: every problem with file, row and column."""
-    from budget_sim.data import check_package
+    """Validate the budget package in folder PATH: every problem with file, row and column,
+    and that some plan within the lines' limits and steps meets the balance rule."""
+    from budget_sim.data import check_package, load_package
+    from budget_sim.data.reachable import reach_problems
 
     problems = check_package(path)
+    if not problems:
+        problems = reach_problems(load_package(path), Path(path).name)
     for problem in problems:
         click.echo(str(problem))
     if problems:
@@ -57,10 +61,17 @@ def import_(ctx: click.Context, source: Path, dest: Path | None, slug: str | Non
 @click.pass_context
 def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch: int) -> None:
     """Add synthetic, plausible submissions to budget SLUG (flagged synthetic in the database)."""
-    from budget_sim.demo import PlanMaker, district_answers
+    from budget_sim.data.reachable import currency_symbol
+    from budget_sim.demo import DemoError, PlanMaker, district_answers
+    from budget_sim.model.reach import reachability
     from budget_sim.storage import Database, NewSubmission, save_many
 
     budget = budget_for(ctx, slug)
+    reach = reachability(budget)
+    if not reach.reachable:
+        raise click.ClickException(
+            f"{budget.slug}: {reach.message(currency_symbol(budget.currency))}"
+        )
     seed = seed if seed is not None else secrets.randbits(32)
     maker, rng = PlanMaker(budget, seed=seed), random.Random(seed)
     database = Database(settings_of(ctx).database_url)
@@ -87,6 +98,8 @@ def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch:
             if pending:
                 with database.writing() as session:
                     bar.update(save_many(session, pending))
+    except DemoError as error:
+        raise click.ClickException(f"{error}; nothing more was added") from None
     finally:
         database.dispose()
     elapsed = time.perf_counter() - started

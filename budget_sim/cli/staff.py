@@ -18,6 +18,25 @@ def _email(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value.strip().lower()
 
 
+def _check_slugs(ctx: click.Context, url: str, budgets: tuple[str, ...]) -> None:
+    """Every --budget must name a budget residents get (budget_data/ or a published upload)."""
+    from budget_sim.cli.context import settings_of
+    from budget_sim.storage import Database
+    from budget_sim.web.registry import load_budgets
+
+    database = Database(url)
+    try:
+        known = load_budgets(settings_of(ctx), database)
+    finally:
+        database.dispose()
+    unknown = [slug for slug in budgets if slug not in known]
+    if unknown:
+        raise click.ClickException(
+            f"no budget {', '.join(repr(s) for s in unknown)} (--budget); known: "
+            f"{', '.join(sorted(known)) or 'none'}; nothing was created"
+        )
+
+
 @click.command("create-staff")
 @click.argument("email", callback=_email)
 @click.option("--name", help="The person's name.", show_default="the email")
@@ -59,6 +78,8 @@ def create_staff(
             "an admin sees every budget: leave out --budget and --all-budgets"
         )
     url = require_current_schema(ctx)
+    if budgets:
+        _check_slugs(ctx, url, budgets)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

@@ -33,6 +33,14 @@ class Staff:
     active: bool
     has_password: bool
     password_hash: str | None
+    link_purpose: str | None = None  # the pending one-time link: "invite", "reset" or None
+    link_expires_at: datetime | None = None
+
+    def link_state(self, now: datetime) -> str:
+        """ "": no pending link; else "invite"/"reset", with "-expired" once it has expired."""
+        if self.link_purpose is None or self.link_expires_at is None:
+            return ""
+        return self.link_purpose + ("-expired" if self.link_expires_at <= now else "")
 
     def may_see(self, slug: str) -> bool:
         return self.budgets is None or slug in self.budgets
@@ -49,6 +57,8 @@ def _staff(row: StaffUser) -> Staff:
         row.active,
         row.password_hash is not None,
         row.password_hash,
+        (row.invite_purpose or "invite") if row.invite_hash else None,
+        _utc(row.invite_expires_at) if row.invite_hash and row.invite_expires_at else None,
     )
 
 
@@ -74,6 +84,7 @@ def create_staff(
         "active": True,
         "invite_hash": invite_hash,
         "invite_expires_at": invite_expires_at,
+        "invite_purpose": "invite" if invite_hash else None,
         "created_at": now,
     }
     try:
@@ -118,7 +129,54 @@ def set_password(session: Session, user_id: int, password_hash: str) -> None:
     session.execute(
         update(StaffUser)
         .where(StaffUser.id == user_id)
-        .values(password_hash=password_hash, invite_hash=None, invite_expires_at=None)
+        .values(
+            password_hash=password_hash,
+            invite_hash=None,
+            invite_expires_at=None,
+            invite_purpose=None,
+        )
+    )
+
+
+def new_link(
+    session: Session,
+    user_id: int,
+    link_hash: str,
+    expires_at: datetime,
+    purpose: str,
+    now: datetime,
+) -> None:
+    """A new one-time link for the account; any earlier link stops working. "reset" also
+    clears the password and ends the account's sessions, at once."""
+    values: dict = {
+        "invite_hash": link_hash,
+        "invite_expires_at": expires_at,
+        "invite_purpose": purpose,
+    }
+    if purpose == "reset":
+        values["password_hash"] = None
+        end_sessions_of(session, user_id, now)
+    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(**values))
+
+
+def change_access(session: Session, user_id: int, role: str, budgets: Sequence[str] | None) -> None:
+    """Set role and budgets (None: every budget). Raises Conflict when that would leave no
+    active admin: the active admins' rows are locked first (FOR UPDATE on PostgreSQL; SQLite
+    writes one at a time), so two admins demoting each other at once cannot both succeed."""
+    admins = session.scalars(
+        select(StaffUser.id)
+        .where(StaffUser.role == "admin", StaffUser.active.is_(True))
+        .with_for_update()
+    ).all()
+    if role != "admin" and list(admins) == [user_id]:
+        raise Conflict("this is the only active admin: make someone else an admin first")
+    session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user_id)
+        .values(
+            role=role,
+            budgets=ALL_BUDGETS if budgets is None else json.dumps(sorted(budgets)),
+        )
     )
 
 

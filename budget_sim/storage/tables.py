@@ -126,6 +126,9 @@ class StaffUser(Base):
     invite_expires_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # What the pending one-time link (invite_hash) is for: "invite" or "reset"; None: no link
+    # was ever made after migration 0011 (a link then is an invitation).
+    invite_purpose: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

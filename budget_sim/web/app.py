@@ -34,6 +34,7 @@ from budget_sim.web import (
     staff_budgets,
     staff_funnel,
     staff_insights,
+    staff_users,
 )
 from budget_sim.web.ballots import BallotSigner
 from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *resident.routes,
         *public_results.routes,
         *staff.routes,
+        *staff_users.routes,
         *staff_budgets.routes,
         *staff_insights.routes,
         *council_report.routes,

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from budget_sim.data import compose_manifest, read_package_files
 from budget_sim.data.manifest import SLUG, read_manifest
+from budget_sim.data.reachable import reach_problems
 from budget_sim.data.table import MAX_FILE_BYTES
 from budget_sim.errors import Problem
 from budget_sim.model import Budget
@@ -151,6 +152,8 @@ def check(upload: Upload) -> Upload:
         return upload
     budget, problems = read_package_files(folder, upload.manifest, upload.lines_name, upload.lines)
     upload.problems.extend(problems)
+    if budget is not None and not upload.problems:
+        upload.problems.extend(reach_problems(budget, folder))
     if not upload.problems:
         upload.budget = budget
     return upload

@@ -27,9 +27,8 @@ from budget_sim.web.staff_auth import (
     render,
     staff_view,
 )
+from budget_sim.web.staff_users import access_problems, users_context
 from budget_sim.web.urls import absolute, path_for
-
-ALL = staff_db.ALL_BUDGETS  # the invitation's "All budgets" box
 
 
 @staff_view()
@@ -74,20 +73,8 @@ async def home(request: Request, signed_in: SignedIn) -> Response:
 
 @staff_view(role="admin")
 async def users(request: Request, signed_in: SignedIn) -> Response:
-    def everyone() -> list[staff_db.Staff]:
-        with request.state.database.reading() as session:
-            return staff_db.list_staff(session)
-
-    return render(
-        request,
-        "users.html",
-        {
-            "me": signed_in,
-            "staff": await run_in_threadpool(everyone),
-            "roles": accounts.ROLES,
-            "budgets": sorted(request.state.budgets.values(), key=lambda b: b.title),
-        },
-    )
+    context = await run_in_threadpool(users_context, request, signed_in)
+    return render(request, "users.html", context)
 
 
 @staff_view(role="admin")
@@ -96,19 +83,12 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
     email = form.get("email", "").strip().lower()
     name = form.get("name", "").strip()
     role = form.get("role", "")
-    chosen = [v for v in raw.getlist("budgets") if isinstance(v, str)]
-    problems = {}
-    if "@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
+    problems, budgets = access_problems(request, role, raw)
+    if accounts.email_problem(email) or len(email) > EMAIL_MAX:
         problems["email"] = "Enter an email address such as name@city.gov."
     if not name or len(name) > 200:
         problems["name"] = "Enter the person's name (at most 200 characters)."
-    if role not in accounts.ROLES:
-        problems["role"] = f"Choose a role: {', '.join(accounts.ROLES)}."
-    unknown = [slug for slug in chosen if slug not in request.state.budgets and slug != ALL]
-    if unknown:
-        problems["budgets"] = f"Unknown budget(s): {', '.join(unknown)}."
-    all_budgets = role == "admin" or ALL in chosen  # an analyst gets only what is ticked
-    chosen = [slug for slug in chosen if slug != ALL]
+    all_budgets, chosen = budgets is None, budgets or []
     token = accounts.new_token()
 
     def create() -> None:
@@ -140,18 +120,11 @@ async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) ->
         try:
             await run_in_threadpool(create)
         except Conflict:
-            problems["email"] = f"An account for {email} already exists."
-    context = {
-        "me": signed_in,
-        "roles": accounts.ROLES,
-        "budgets": sorted(request.state.budgets.values(), key=lambda b: b.title),
-    }
-
-    def everyone() -> list[staff_db.Staff]:
-        with request.state.database.reading() as session:
-            return staff_db.list_staff(session)
-
-    context["staff"] = await run_in_threadpool(everyone)
+            problems["email"] = (
+                f"An account for {email} already exists. To invite them again, use “Send a "
+                "new invitation” in its row; to change what it may see, “Edit”."
+            )
+    context = await run_in_threadpool(users_context, request, signed_in)
     if problems:
         return render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
     link = absolute(request, path_for(request, "accept_invite", token=token))
@@ -218,10 +191,14 @@ def _invited(request: Request) -> staff_db.Staff | None:
 async def invite_page(request: Request) -> Response:
     user = await run_in_threadpool(_invited, request)
     if user is None:
-        raise HTTPException(
-            404, "This invitation has expired or was already used. Ask an admin for a new one."
-        )
+        raise _link_gone()
     return render(request, "invite.html", {"user": user, "min_chars": accounts.PASSWORD_MIN_CHARS})
+
+
+def _link_gone() -> HTTPException:
+    return HTTPException(
+        404, "This link has expired or was already used. Ask an admin for a new one."
+    )
 
 
 async def accept_invite(request: Request) -> Response:
@@ -229,9 +206,7 @@ async def accept_invite(request: Request) -> Response:
         raise HTTPException(403, "Set your password from this site's own page.")
     user = await run_in_threadpool(_invited, request)
     if user is None:
-        raise HTTPException(
-            404, "This invitation has expired or was already used. Ask an admin for a new one."
-        )
+        raise _link_gone()
     form = await request.form(max_files=0, max_fields=10)
     password = str(form.get("password", ""))
     problem = accounts.password_problem(password, user.email)
@@ -256,7 +231,9 @@ async def accept_invite(request: Request) -> Response:
             staff_db.set_password(session, user.id, new_hash)
             staff_db.audit(
                 session,
-                "accepted invitation",
+                "set a new password (reset link)"
+                if user.link_purpose == "reset"
+                else "accepted invitation",
                 now=now(),
                 user_id=user.id,
                 address=client_address(request),
