@@ -324,7 +324,7 @@ def test_without_a_kind_the_message_names_the_options(tmp_path):
 @pytest.mark.parametrize(
     ("text", "options", "kwargs", "option"),
     [
-        ("a;b\n1;2\n", ReadOptions(columns={"department": "x"}), {}, "--column ROLE=HEADER"),
+        ("a;b\n1;2\n", ReadOptions(columns={"department": "x"}), {}, "--column department="),
         ("Dept,Amount\nA,1\n", ReadOptions(kind="expense"), {"fiscal_year": 2025}, "--city"),
         ("Dept,Amount\nA,1\n", ReadOptions(kind="expense"), {"city": "C"}, "--fiscal-year"),
         (

@@ -341,40 +341,32 @@ def _header_index(rows: list[list[str]], file: str, options: ReadOptions, notes:
         return options.header_row - 1
     wanted = {_key(h) for h in options.columns.values() if h}
     filled = [sum(bool(cell.strip()) for cell in row) for row in rows]
-    for index, row in enumerate(rows):
-        keys = {_key(cell) for cell in row if cell.strip()}
-        if (
-            wanted
-            and wanted <= keys
-            or not wanted
-            and filled[index] >= 2
-            and filled[index] == max(filled)
-        ):
-            skipped = sum(bool(n) for n in filled[:index])
-            notes.append(
-                f"header on row {index + 1} (detected"
-                + (
-                    f"; {skipped} title row{'s' if skipped != 1 else ''} above it skipped)"
-                    if skipped
-                    else ")"
+    named = [i for i, row in enumerate(rows) if wanted and wanted <= {_key(c) for c in row}]
+    widest = [i for i, n in enumerate(filled) if n >= 2 and n == max(filled)]
+    # The first row holding every column named, else the first of the widest rows (a title
+    # or a note fills one cell); a named column that is missing is then reported by _roles.
+    found = (named or widest)[:1]
+    if not found:
+        raise DataError(
+            [
+                Problem(
+                    file,
+                    f"cannot find the header row in the first {len(rows)} rows: give "
+                    f"{name.header_row}",
                 )
-            )
-            return index
-    raise DataError(
-        [
-            Problem(
-                file,
-                (
-                    f"no row among the first {len(rows)} holds the columns "
-                    f"{', '.join(repr(h) for h in options.columns.values() if h)}: check "
-                    f"{name.column.format(role='ROLE')}, or give {name.header_row}"
-                    if wanted
-                    else f"cannot find the header row in the first {len(rows)} rows: give "
-                    f"{name.header_row}"
-                ),
-            )
-        ]
+            ]
+        )
+    index = found[0]
+    skipped = sum(bool(n) for n in filled[:index])
+    notes.append(
+        f"header on row {index + 1} (detected"
+        + (
+            f"; {skipped} title row{'s' if skipped != 1 else ''} above it skipped)"
+            if skipped
+            else ")"
+        )
     )
+    return index
 
 
 def _roles(
