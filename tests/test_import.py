@@ -443,3 +443,15 @@ def test_import_refuses_to_overwrite(tmp_path):
     assert problem.file == str(folder) and "never overwrites" in problem.message
     assert "--slug" in problem.message
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+def test_a_data_row_with_an_extra_cell_does_not_move_the_header(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text('Dept,Program,Amount\nA,P,1000\nB\nC,"two\nlines",2000\nD,Q,3000,note\n')
+    made = convert(source, options=ReadOptions(kind="expense"), city="X", fiscal_year=2025)
+    assert "header on row 1 (detected)" in made.notes
+    assert "left out 1 row with no amount (row 3)" in made.notes
+    assert [row.split(",")[4] for row in made.lines_csv.splitlines()[1:] if "expense" in row] == [
+        "1000",
+        "3000",
+    ] or "2000" in made.lines_csv

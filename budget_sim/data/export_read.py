@@ -40,6 +40,7 @@ SYNONYMS = {
     "city": ("city",),
     "fiscal_year": ("fiscalyear", "fy", "year"),
 }
+_NUMBER = re.compile(r"[-+(]?[$€£]?\s*[0-9][0-9.,' ]*\)?")
 SAMPLE_ROWS = 30  # rows looked at to find the header
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
@@ -342,10 +343,17 @@ def _header_index(rows: list[list[str]], file: str, options: ReadOptions, notes:
     wanted = {_key(h) for h in options.columns.values() if h}
     filled = [sum(bool(cell.strip()) for cell in row) for row in rows]
     named = [i for i, row in enumerate(rows) if wanted and wanted <= {_key(c) for c in row}]
-    widest = [i for i, n in enumerate(filled) if n >= 2 and n == max(filled)]
-    # The first row holding every column named, else the first of the widest rows (a title
-    # or a note fills one cell); a named column that is missing is then reported by _roles.
-    found = (named or widest)[:1]
+    wide = [n for n in filled if n >= 2]
+    usual = max(set(wide), key=lambda n: (wide.count(n), n)) if wide else 2
+    headers = [
+        i
+        for i, row in enumerate(rows)
+        if filled[i] >= max(2, usual) and not any(_NUMBER.fullmatch(c.strip()) for c in row)
+    ]
+    # The first row holding every column named, else the first row of names as wide as the
+    # usual row (a title or a note fills one cell, data rows hold numbers); a named column that
+    # is missing is then reported by _roles.
+    found = (named or headers)[:1]
     if not found:
         raise DataError(
             [

@@ -206,6 +206,9 @@ def _tolerance(lines: pl.DataFrame, notes: list[str]) -> tuple[int, str]:
     found = reach(
         lines.select("department", "program", "kind", "amount", locked=pl.col("amount") < 0)
     )
+    if not found.largest_step:
+        notes.append("tolerance $0: no line can move within -10%..+10% in whole steps")
+        return 0, "# tolerance: no line can move, so the budget must balance as published.\n"
     comment = (
         "# tolerance: how far from balance a plan may be and still be sent, in currency units.\n"
         f"# The importer set it to half the largest slider step ({format_money(found.largest_step)}"
@@ -225,7 +228,7 @@ def _tolerance(lines: pl.DataFrame, notes: list[str]) -> tuple[int, str]:
         )
     notes.append(
         f"tolerance {format_money(found.tolerance)}: half the largest slider step "
-        f"({found.largest_line}), so balance is reachable"
+        f"({found.largest_line})" + (", so balance is reachable" if found.reachable() else "")
     )
     return found.tolerance, comment
 

@@ -104,7 +104,7 @@ def sum_lines(
     if empty.height:
         notes.append(
             f"left out {empty.height:,} row{'s' if empty.height != 1 else ''} with no "
-            f"amount (rows {_listed(empty['row'].to_list())})"
+            f"amount (row{'s' if empty.height != 1 else ''} {_listed(empty['row'].to_list())})"
         )
     valid, cents, currency, separators = _cents(options)
     frame = frame.with_columns(valid=valid, cents=cents, currency=currency, separators=separators)
