@@ -66,7 +66,7 @@ def test_a_socrata_export_needs_no_mapping_and_gets_a_workable_tolerance(admin, 
     assert "header on row 3 (detected; 2 title rows above it skipped)" in preview
     assert "currency symbols removed in 10 rows" in preview
     assert "tolerance $2,100,000: half the largest slider step" in preview
-    assert "Tolerance" not in preview or "$2,100,000" in preview
+    assert "balance within $2,100,000" in preview  # the rule, on the preview
 
 
 def test_an_unknown_column_names_the_form_field(admin, settings, tmp_path):
