@@ -30,7 +30,14 @@ from _common import (
 )
 from playwright.sync_api import Browser, Request, sync_playwright
 
-PAGES = ("/b/cambridge-fy2026", "/b/oakland-fy2023", "/b/chicago-fy2026")
+PAGES = (
+    "/b/cambridge-fy2026",
+    "/b/oakland-fy2023",
+    "/b/chicago-fy2026",
+    "/b/sacramento-fy2026",
+    "/b/philadelphia-fy2024",
+    "/b/philadelphia-fy2024?lang=es",
+)
 BUDGET_BYTES = 100 * 1024  # "under 100 KB transferred in total on first load"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

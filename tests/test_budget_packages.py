@@ -174,3 +174,95 @@ def test_intergovernmental_revenue_is_locked():
     assert chicago.filter(pl.col("department") == "Proceeds and Transfers In")["locked"].all()
     oakland = load_package(DATA / "oakland-fy2023").lines
     assert oakland.filter(pl.col("department") == "Interfund Transfers")["locked"].all()
+
+
+# ---------------------------------------------- Sacramento and Philadelphia, through the importer
+
+IMPORTED = {
+    "sacramento-fy2026": ("sacramento_fy2026_general_fund.csv", 31, 10),
+    "philadelphia-fy2024": ("philadelphia_fy2024_general_fund.csv", 69, 0),
+}
+
+
+def source_rows(name: str) -> list[dict[str, str]]:
+    with source_csv(name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("slug", IMPORTED)
+def test_imported_package_has_no_problems_and_its_provenance(slug):
+    assert check_package(DATA / slug) == []
+    budget = load_package(DATA / slug)
+    assert budget.slug == slug and list(budget.locales) == ["en", "es"]
+    provenance = (DATA / slug / "PROVENANCE.md").read_text("utf-8")
+    name = IMPORTED[slug][0]
+    assert f"budget-sim import ../shared/budget_sources/{name} --dest budget_data" in provenance
+    assert "translations by the budget-sim" in provenance
+    assert "translations by the budget-sim project" in budget.source
+
+
+@pytest.mark.parametrize("slug", IMPORTED)
+def test_imported_amounts_equal_the_source_to_the_cent(slug):
+    """Every source row is one line with its amount; a department in two funds is two lines
+    named by fund; an empty program is the department's own line."""
+    name, expense_rows, revenue_rows = IMPORTED[slug]
+    assert source_csv(name).parent == DATA / slug
+    rows = source_rows(name)
+    funds: dict[tuple[str, str, str], set[str]] = {}
+    for row in rows:
+        program = row["program"] or row["department"]
+        funds.setdefault((row["kind"], row["department"], program), set()).add(row["fund"])
+    expected = {}
+    for row in rows:
+        program = row["program"] or row["department"]
+        key = (row["kind"], row["department"], program)
+        if len(funds[key]) > 1:
+            key = (row["kind"], row["department"], f"{program} ({row['fund']})")
+        assert key not in expected
+        expected[key] = parse_amount(row["amount_usd"], allow_negative=True)
+    lines = load_package(DATA / slug).lines
+    actual = {
+        (row["kind"], row["department"], row["program"]): row["amount"]
+        for row in lines.iter_rows(named=True)
+    }
+    assert actual == expected
+    counts = dict(lines.group_by("kind").len().iter_rows())
+    assert counts.get("expense", 0) == expense_rows and counts.get("revenue", 0) == revenue_rows
+
+
+def test_imported_published_totals():
+    sacramento = load_package(DATA / "sacramento-fy2026")
+    totals = dict(sacramento.lines.group_by("kind").agg(pl.col("amount").sum()).iter_rows())
+    assert totals == {"expense": 85665055400, "revenue": 83874213200}
+    philadelphia = load_package(DATA / "philadelphia-fy2024")
+    assert philadelphia.lines["amount"].sum() == 619541400000
+    assert (philadelphia.lines["kind"] == "expense").all()
+
+
+def test_sacramento_starts_out_of_balance_and_philadelphia_keeps_its_total():
+    sacramento = load_package(DATA / "sacramento-fy2026")
+    summary = summarize(sacramento, apply_plan(sacramento, {}))
+    assert summary.baseline_spending - summary.baseline_revenue == 1790842200  # $17,908,422
+    assert not summary.meets_rule
+    assert sacramento.rules.tolerance == 240000000
+    philadelphia = load_package(DATA / "philadelphia-fy2024")
+    summary = summarize(philadelphia, apply_plan(philadelphia, {}))
+    assert summary.fixed_envelope and summary.balance == 0 and summary.meets_rule
+    assert philadelphia.rules.tolerance == 850000000
+
+
+@pytest.mark.parametrize("slug", IMPORTED)
+def test_imported_budgets_can_be_balanced_and_read_in_spanish(slug):
+    from tests.test_import import assert_residents_can_balance
+
+    budget = load_package(DATA / slug)
+    assert_residents_can_balance(budget)
+    spanish = budget.localized("es")
+    assert spanish.title.startswith(("Presupuesto", "Gastos"))
+    english = dict(zip(budget.lines["id"], budget.lines["program"], strict=True))
+    translated = dict(zip(spanish.lines["id"], spanish.lines["program"], strict=True))
+    assert english.keys() == translated.keys()
+    same = [line_id for line_id in english if english[line_id] == translated[line_id]]
+    assert same in ([], ["office-of-innovation-and-technology-oit-911"])  # "OIT: 911" stays
+    locked = budget.lines.filter(pl.col("locked"))
+    assert locked.height == 1 and "bond" in locked["description"].item()

@@ -4,7 +4,6 @@ Broken packages are real files written into tmp_path (CSV and XLSX); nothing is 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -12,12 +11,10 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from budget_sim.data import check_package, import_source, load_all, load_package
+from budget_sim.data import check_package, load_all, load_package
 from budget_sim.errors import DataError, Problem
 from budget_sim.model import LINE_SCHEMA, BalanceRule
 from budget_sim.model.limits import default_max, default_min, default_step
-from budget_sim.money import parse_amount
-from tests.conftest import source_csv
 
 MANIFEST = """\
 slug = "demo"
@@ -898,129 +895,3 @@ def test_load_all_reports_problems_of_every_package(tmp_path):
 def test_load_all_missing_folder(tmp_path):
     with pytest.raises(DataError, match="budget data folder not found"):
         load_all(tmp_path / "missing")
-
-
-# ------------------------------------------------------------------ import_source
-
-
-def source_totals(path: Path) -> dict[str, int]:
-    totals = {"expense": 0, "revenue": 0}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            totals[row["kind"]] += parse_amount(row["amount_usd"], allow_negative=True)
-    return totals
-
-
-@pytest.mark.parametrize(
-    ("name", "slug", "lines"),
-    [
-        ("cambridge_fy2026_general_fund.csv", "cambridge-fy2026", 114),
-        ("chicago_fy2026_general_fund.csv", "chicago-fy2026", 181),
-        ("oakland_fy2023_general_fund.csv", "oakland-fy2023", 349),
-        ("philadelphia_fy2024_general_fund.csv", "philadelphia-fy2024", 69),
-        ("sacramento_fy2026_general_fund.csv", "sacramento-fy2026", 41),
-    ],
-)
-def test_import_source_round_trip(tmp_path, name, slug, lines):
-    folder = import_source(source_csv(name), tmp_path)
-    assert folder == tmp_path / slug
-    assert sorted(path.name for path in folder.iterdir()) == ["budget.toml", "lines.csv"]
-    budget = load_package(folder)
-    assert budget.lines.height == lines
-    totals = dict(budget.lines.group_by("kind").agg(pl.col("amount").sum()).iter_rows())
-    assert {kind: totals.get(kind, 0) for kind in ("expense", "revenue")} == source_totals(
-        source_csv(name)
-    )
-    assert budget.lines.filter(pl.col("amount") < 0)["locked"].all()
-    text = (folder / "lines.csv").read_text(encoding="utf-8")
-    assert "source_note" in text.splitlines()[0] and "@" in text  # provenance kept per row
-    assert "amounts unchanged" in budget.source
-
-
-def test_import_copies_amount_text_unchanged(tmp_path):
-    source = tmp_path / "src.csv"
-    source.write_text(
-        "city,fiscal_year,fund,department,program,kind,amount_usd,source_note\n"
-        "Springfield,2025,GF,Parks,,expense,1234.50,note a\n"
-        "Springfield,2025,GF,Taxes,,revenue,1234.5,note b\n"
-        "Springfield,2025,GF,Credits,Overhead,expense,-10,note c\n",
-        encoding="utf-8",
-    )
-    folder = import_source(source, tmp_path / "data", slug="springfield")
-    rows = list(csv.DictReader((folder / "lines.csv").read_text("utf-8").splitlines()))
-    assert [row["amount"] for row in rows] == ["1234.50", "1234.5", "-10"]
-    assert [row["id"] for row in rows] == ["parks", "taxes", "credits-overhead"]
-    assert [row["program"] for row in rows] == ["Parks", "Taxes", "Overhead"]
-    assert [row["source_note"] for row in rows] == ["note a", "note b", "note c"]
-    assert (rows[2]["locked"], rows[2]["offset"]) == ("true", "true")
-    budget = load_package(folder)
-    assert budget.slug == "springfield" and budget.fiscal_year == 2025
-    assert "note a" in budget.source and "note c" in budget.source
-
-
-def test_import_refuses_to_overwrite(tmp_path):
-    source = source_csv("cambridge_fy2026_general_fund.csv")
-    folder = import_source(source, tmp_path)
-    (folder / "budget.toml").write_text(
-        MANIFEST.replace("demo", "cambridge-fy2026"), encoding="utf-8"
-    )
-    before = {path.name: path.read_bytes() for path in folder.iterdir()}
-    with pytest.raises(DataError) as raised:
-        import_source(source, tmp_path)
-    [problem] = raised.value.problems
-    assert problem.file == str(folder) and "never overwrites" in problem.message
-    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["cambridge-fy2026"]
-
-
-def test_import_reports_bad_source_rows(tmp_path):
-    source = tmp_path / "src.csv"
-    source.write_text(
-        "city,fiscal_year,fund,department,program,kind,amount_usd,source_note\n"
-        'Springfield,2025,GF,Parks,,expense,"1,234",n\n'
-        "Springfield,2024,GF,Police,,spending,5,n\n"
-        "Shelbyville,2025,GF,,,expense,5,n\n"
-        "Springfield,2025,GF,parks ,,expense,5,n\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(DataError) as raised:
-        import_source(source, tmp_path / "data")
-    assert [(p.file, p.row, p.column) for p in raised.value.problems] == [
-        ("src.csv", 2, "amount_usd"),
-        ("src.csv", 3, "fiscal_year"),
-        ("src.csv", 3, "kind"),
-        ("src.csv", 4, "city"),
-        ("src.csv", 4, "department"),
-        ("src.csv", 5, "program"),
-    ]
-    assert (
-        raised.value.problems[0].message
-        == "amount_usd '1,234' has thousands separators: write 1234"
-    )
-    assert not (tmp_path / "data").exists()
-
-
-def test_import_reports_missing_and_unknown_source_columns(tmp_path):
-    source = tmp_path / "src.csv"
-    source.write_text(
-        "city,fiscal_year,department,kind,amount,extra\nA,2025,B,expense,1,x\n", "utf-8"
-    )
-    with pytest.raises(DataError) as raised:
-        import_source(source, tmp_path / "data")
-    messages = [p.message for p in raised.value.problems]
-    assert messages[0].startswith(
-        "missing required columns: fund, program, amount_usd, source_note"
-    )
-    assert [p.column for p in raised.value.problems[1:]] == ["amount", "extra"]
-
-
-def test_import_bad_encoding_is_reported(tmp_path):
-    source = tmp_path / "src.csv"
-    source.write_bytes(
-        "city,fiscal_year,fund,department,program,kind,amount_usd,source_note\n"
-        "Montréal,2025,GF,Parks,,expense,5,n\n".encode("cp1252")
-    )
-    with pytest.raises(DataError) as raised:
-        import_source(source, tmp_path / "data")
-    assert [(p.row, p.column) for p in raised.value.problems] == [(2, "city")]
-    assert "save as CSV UTF-8" in raised.value.problems[0].message

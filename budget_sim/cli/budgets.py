@@ -32,8 +32,21 @@ def check(path: Path) -> None:
     click.echo(f"{path}: no problems found")
 
 
+def _pairs(option: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals or key.strip() not in allowed:
+            raise click.BadParameter(
+                f"{value!r}: write KEY=TEXT with KEY one of {', '.join(allowed)}",
+                param_hint=f"'{option}'",
+            )
+        pairs[key.strip()] = text.strip()
+    return pairs
+
+
 @click.command("import")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option(
     "--dest",
     type=click.Path(file_okay=False, path_type=Path),
@@ -41,14 +54,99 @@ def check(path: Path) -> None:
     show_default="the data folder",
 )
 @click.option("--slug", help="Package slug.", show_default="from city and fiscal year")
+@click.option("--city", help="The city, e.g. 'Springfield, IL'.", show_default="a city column")
+@click.option(
+    "--fiscal-year",
+    type=click.IntRange(1900, 2200),
+    help="The year the fiscal year ends in; with a year column, only its rows are kept.",
+    show_default="a fiscal year column",
+)
+@click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    help="Row of the column names.",
+    show_default="detected (title rows skipped)",
+)
+@click.option("--delimiter", help="CSV column separator, e.g. ';' or tab.", show_default="detected")
+@click.option(
+    "--encoding",
+    help="CSV text encoding, e.g. cp1252.",
+    show_default="detected (BOM, UTF-8, else Windows-1252)",
+)
+@click.option("--decimal-comma", is_flag=True, help="Amounts are written 1.234.567,89.")
+@click.option("--sheet", help="XLSX sheet name.", show_default="the first sheet")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="ROLE=HEADER",
+    help="The column that holds ROLE (department, program, kind, amount; also fund, "
+    "source_note); HEADER empty: no such column. Repeatable.",
+    show_default="by the column names",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["expense", "revenue"]),
+    help="Every row is this kind (when no column tells).",
+)
+@click.option(
+    "--kind-value",
+    "kind_values",
+    multiple=True,
+    metavar="KIND=TEXT",
+    help="The kind column's TEXT means KIND (expense or revenue). Repeatable.",
+    show_default="expense(s), expenditure(s), revenue(s), income...",
+)
 @click.pass_context
-def import_(ctx: click.Context, source: Path, dest: Path | None, slug: str | None) -> None:
-    """Turn SOURCE, a CSV in the budget_sources layout, into a package skeleton."""
+def import_(
+    ctx: click.Context,
+    source: Path,
+    dest: Path | None,
+    slug: str | None,
+    city: str | None,
+    fiscal_year: int | None,
+    header_row: int | None,
+    delimiter: str | None,
+    encoding: str | None,
+    decimal_comma: bool,
+    sheet: str | None,
+    columns: tuple[str, ...],
+    kind: str | None,
+    kind_values: tuple[str, ...],
+) -> None:
+    """Turn SOURCE, a city's budget export (.csv or .xlsx), into a package skeleton: rows of
+    one department and program summed into one line, amounts to the cent."""
     from budget_sim.data import import_source
+    from budget_sim.data.export_read import ROLES, ReadOptions
 
-    folder = import_source(source, dest or settings_of(ctx).data_dir, slug=slug)
-    click.echo(f"Wrote {folder}. Review budget.toml (rules, households, questions), then run:")
-    click.echo(f"  budget-sim check {folder}")
+    _pairs("--kind-value", kind_values, ("expense", "revenue"))  # checks every value
+    kinds = {}
+    for value in kind_values:  # several texts may mean one kind
+        kind_, _, text = value.partition("=")
+        kinds[text.strip()] = kind_.strip()
+    options = ReadOptions(
+        header_row=header_row,
+        delimiter=delimiter,
+        encoding=encoding,
+        decimal_comma=decimal_comma,
+        sheet=sheet,
+        columns=_pairs("--column", columns, ROLES),
+        kind=kind,
+        kind_values=kinds,
+    )
+    made = import_source(
+        source,
+        dest or settings_of(ctx).data_dir,
+        slug=slug,
+        options=options,
+        city=city,
+        fiscal_year=fiscal_year,
+    )
+    click.echo(f"Read {source.name}:")
+    for note in made.notes:
+        click.echo(f"  {note}")
+    click.echo(f"Wrote {made.folder}. Review budget.toml (rules, households, questions), then run:")
+    click.echo(f"  budget-sim check {made.folder}")
 
 
 @click.command()

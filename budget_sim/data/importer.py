@@ -1,4 +1,8 @@
-"""`import_source`: a file in the budget_sources column layout -> a package skeleton folder."""
+"""`import_source`: a city's budget export (CSV or XLSX) -> a package skeleton folder.
+
+`export_read` reads the file and tells the roles of its columns, `summing` turns its rows into
+lines; this module names the lines, writes budget.toml (with a workable tolerance, see
+`tolerance`) and lines.csv, and checks the result as `budget-sim check` would."""
 
 from __future__ import annotations
 
@@ -9,15 +13,19 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from budget_sim.data.cells import parse_money, xlsx_number_text
-from budget_sim.data.lines import LINE_ID, column_problems, dedup_key
+import polars as pl
+
+from budget_sim.data.cells import units
+from budget_sim.data.export_read import ReadOptions, read_export
+from budget_sim.data.lines import LINE_ID, dedup_key
 from budget_sim.data.package import check_package
-from budget_sim.data.table import read_table
+from budget_sim.data.summing import Summed, sum_lines
+from budget_sim.data.tolerance import reach
 from budget_sim.errors import DataError, Problem
-from budget_sim.model.budget import KINDS
+from budget_sim.money import format_money
 
 SOURCE_COLUMNS = (
     "city",
@@ -41,24 +49,11 @@ LINE_COLUMNS = (
     "description",
     "source_note",
 )
+MAX_LINES = 1000
 NEGATIVE_NOTE = (
     "Published as a negative amount: an accounting credit or offset inside the budget, not a "
     "service. Shown as published and fixed."
 )
-
-
-@dataclass
-class _SourceRow:
-    row: int
-    city: str
-    fiscal_year: int
-    fund: str
-    department: str
-    program: str
-    kind: str
-    amount: str  # the source text, unchanged
-    negative: bool
-    note: str
 
 
 def slugify(text: str, limit: int = 64) -> str:
@@ -95,107 +90,30 @@ def line_ids(rows: list[tuple[str, str]], limit: int = 64) -> list[str]:
     return ids
 
 
-def _read_source(source_csv: Path) -> list[_SourceRow]:
-    file = source_csv.name
-    table, problems = read_table(source_csv, file)
-    if table is None:
-        raise DataError(problems)
-    problems.extend(column_problems(table, SOURCE_COLUMNS, lambda name: name in SOURCE_COLUMNS))
-    if any(name not in table.header for name in SOURCE_COLUMNS):
-        raise DataError(problems)
+@dataclass
+class Imported:
+    """What an import made: the lines.csv and budget.toml texts, and what it noticed."""
 
-    def cell(cells: list[str], name: str) -> str:
-        position = table.index(name)
-        return "" if position is None else cells[position].strip()
-
-    rows: list[_SourceRow] = []
-    first_city: tuple[int, str] | None = None
-    first_year: tuple[int, int] | None = None
-    keys: dict[tuple[str, ...], int] = {}
-    for number, cells in table.rows:
-        found: list[Problem] = []
-
-        def fail(column: str, message: str, found: list[Problem] = found, number: int = number):
-            found.append(Problem(file, message, row=number, column=column))
-
-        city, year_text = cell(cells, "city"), cell(cells, "fiscal_year")
-        department, kind = cell(cells, "department"), cell(cells, "kind").lower()
-        amount = cell(cells, "amount_usd")
-        if table.from_workbook:
-            amount = xlsx_number_text(amount)
-            year_text = xlsx_number_text(year_text)
-        if not city:
-            fail("city", "city is empty: write the city, e.g. Cambridge, MA")
-        elif first_city and city != first_city[1]:
-            fail(
-                "city",
-                f"city {city!r} differs from {first_city[1]!r} on row {first_city[0]}: "
-                "a source file holds one city",
-            )
-        first_city = first_city or ((number, city) if city else None)
-        year = int(year_text) if re.fullmatch(r"[0-9]{4}", year_text) else 0
-        if not year:
-            fail(
-                "fiscal_year",
-                f"{year_text!r} is not a fiscal year: write the year in which "
-                "the fiscal year ends, e.g. 2026",
-            )
-        elif first_year and year != first_year[1]:
-            fail(
-                "fiscal_year",
-                f"fiscal year {year} differs from {first_year[1]} on row "
-                f"{first_year[0]}: a source file holds one fiscal year",
-            )
-        first_year = first_year or ((number, year) if year else None)
-        if not department:
-            fail("department", "department is empty: name the department (or revenue category)")
-        if kind not in KINDS:
-            fail("kind", f"{cell(cells, 'kind')!r} is not a kind: write expense or revenue")
-        negative = False
-        try:
-            negative = parse_money(amount, allow_negative=True) < 0
-        except ValueError as error:
-            fail("amount_usd", f"amount_usd {error}")
-        program = cell(cells, "program") or department
-        key = dedup_key(cell(cells, "fund"), department, program, kind)
-        if department and key in keys:
-            fail(
-                "program",
-                f"same fund, department, program and kind as row {keys[key]}: a "
-                "source file has one row per fund, department and program",
-            )
-        keys.setdefault(key, number)
-        problems.extend(found)
-        if found:
-            continue
-        source_row = _SourceRow(
-            number,
-            city,
-            year,
-            cell(cells, "fund"),
-            department,
-            program,
-            kind,
-            amount,
-            negative,
-            cell(cells, "source_note"),
-        )
-        rows.append(source_row)
-    if problems:
-        raise DataError(problems)
-    return _name_funds_apart(rows)
+    slug: str
+    lines_csv: str
+    manifest: str
+    notes: list[str] = field(default_factory=list)
+    tolerance: int = 0  # cents
+    folder: Path | None = None
 
 
-def _name_funds_apart(rows: list[_SourceRow]) -> list[_SourceRow]:
+def _name_funds_apart(lines: pl.DataFrame) -> pl.DataFrame:
     """Where one department and program appear in several funds (e.g. Sacramento's General Fund
     and Measure U Fund), add the fund to the program name so every line is distinct."""
+    keys = [dedup_key(d, p, k) for d, p, k in lines.select("department", "program", "kind").rows()]
     funds: dict[tuple[str, ...], set[str]] = {}
-    for row in rows:
-        funds.setdefault(dedup_key(row.department, row.program, row.kind), set()).add(row.fund)
-    for row in rows:
-        if len(funds[dedup_key(row.department, row.program, row.kind)]) > 1:
-            row.program = f"{row.program} ({row.fund})"
-    return rows
+    for key, fund in zip(keys, lines["fund"].to_list(), strict=True):
+        funds.setdefault(key, set()).add(fund)
+    programs = [
+        f"{program} ({fund})" if len(funds[key]) > 1 and fund else program
+        for key, program, fund in zip(keys, lines["program"], lines["fund"], strict=True)
+    ]
+    return lines.with_columns(program=pl.Series(programs, dtype=pl.String))
 
 
 def toml_string(text: str) -> str:
@@ -203,26 +121,29 @@ def toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _manifest(slug: str, file: str, rows: list[_SourceRow]) -> str:
-    city, year = rows[0].city, rows[0].fiscal_year
-    funds = list(dict.fromkeys(row.fund for row in rows if row.fund))
-    expense = sum(row.kind == "expense" for row in rows)
-    revenue = len(rows) - expense
-    notes = list(dict.fromkeys(row.note for row in rows if row.note))
+def _manifest(slug: str, file: str, summed: Summed, tolerance_comment: str, tolerance: int) -> str:
+    lines, city, year = summed.lines, summed.city, summed.fiscal_year
+    funds = [fund for fund in lines["fund"].unique(maintain_order=True).to_list() if fund]
+    counts = dict(lines.group_by("kind").len().rows())
+    notes = list(dict.fromkeys(n for n in lines["source_note"].to_list() if n))
     title = f"{city} budget, fiscal year {year}"
     source = (
-        f"Imported from {file}: {expense} expense and {revenue} revenue rows"
+        f"Imported from {file}: {counts.get('expense', 0)} expense and "
+        f"{counts.get('revenue', 0)} revenue lines"
         + (f" ({'; '.join(funds)})" if funds else "")
         + ", amounts unchanged."
-        + "".join(f"\n- {note}" for note in notes)
+        + "".join(f"\n- {note}" for note in notes[:20])
     )
     intro = (
         f"This is {city}'s budget for fiscal year {year}. Move spending and revenue up or down "
         "to show how you would balance it, then send your plan."
     )
+    read = "".join(f"#   {note}\n" for note in summed.notes)
     return f"""\
-# Budget package made by `budget-sim import {file}`. Amounts in lines.csv are copied unchanged.
-# Review every key; budget_data/README.md documents them all.
+# Budget package made by `budget-sim import {file}`. Amounts in lines.csv are the source's,
+# summed by department and program where the source has several rows for one.
+# How the file was read:
+{read}# Review every key; budget_data/README.md documents them all.
 slug = {toml_string(slug)}
 city = {toml_string(city)}
 fiscal_year = {year}
@@ -244,82 +165,161 @@ text = {toml_string(source)}
 
 [rules]
 balance = "balanced"
-tolerance = 0
+{tolerance_comment}tolerance = {units(tolerance)}
 min_change_percent = -10
 max_change_percent = 10
 step_percent = 1
 """
 
 
-def _lines_csv(rows: list[_SourceRow]) -> str:
+def _lines_csv(lines: pl.DataFrame, file: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(LINE_COLUMNS)
-    ids = line_ids([(row.department, row.program) for row in rows])
-    for line_id, row in zip(ids, rows, strict=True):
+    ids = line_ids(lines.select("department", "program").rows())
+    for line_id, row in zip(ids, lines.iter_rows(named=True), strict=True):
         assert LINE_ID.fullmatch(line_id), line_id
-        flag = "true" if row.negative else "false"
-        description = NEGATIVE_NOTE if row.negative else ""
+        negative = row["amount"] < 0
+        flag = "true" if negative else "false"
+        note = row["source_note"] or (
+            f"{file}, {row['rows']:,} rows summed" if row["rows"] > 1 else f"{file}"
+        )
         writer.writerow(
             (
                 line_id,
-                row.department,
-                row.program,
-                row.kind,
-                row.amount,
+                row["department"],
+                row["program"],
+                row["kind"],
+                units(row["amount"]),
                 flag,
                 flag,
                 "false",
-                description,
-                row.note,
+                NEGATIVE_NOTE if negative else "",
+                note,
             )
         )
     return out.getvalue()
 
 
-def import_source(source_csv: Path, dest_dir: Path, *, slug: str | None = None) -> Path:
-    """Turn a budget_sources-style file (city, fiscal_year, fund, department, program, kind,
-    amount_usd, source_note) into the package folder `dest_dir/<slug>` and return it.
+def _tolerance(lines: pl.DataFrame, notes: list[str]) -> tuple[int, str]:
+    """The default tolerance and the budget.toml comment that explains it."""
+    found = reach(
+        lines.select("department", "program", "kind", "amount", locked=pl.col("amount") < 0)
+    )
+    if not found.largest_step:
+        notes.append("tolerance $0: no line can move within -10%..+10% in whole steps")
+        return 0, "# tolerance: no line can move, so the budget must balance as published.\n"
+    comment = (
+        "# tolerance: how far from balance a plan may be and still be sent, in currency units.\n"
+        f"# The importer set it to half the largest slider step ({format_money(found.largest_step)}"
+        f", {found.largest_line}), rounded up:\n"
+        "# moving lines one step at a time, residents can then always get within it of balance.\n"
+    )
+    if not found.reachable():
+        comment += (
+            f"# WARNING: the published balance ({format_money(found.balance)}) is further from 0 "
+            "than residents can move it\n# with these limits: widen min_change_percent and "
+            "max_change_percent, or set a larger tolerance.\n"
+        )
+        notes.append(
+            f"warning: balance cannot be reached with lines moving within -10%..+10%; "
+            f"the published balance is {format_money(found.balance)}: edit the rules "
+            "in budget.toml"
+        )
+    notes.append(
+        f"tolerance {format_money(found.tolerance)}: half the largest slider step "
+        f"({found.largest_line})" + (", so balance is reachable" if found.reachable() else "")
+    )
+    return found.tolerance, comment
 
-    Amounts are copied unchanged; each row's source_note is kept in lines.csv and the distinct
-    notes in budget.toml [source]. A negative row becomes a locked offset line. Raises DataError
-    for a bad source file (with rows and columns) or when the package folder already exists."""
-    source_csv, dest_dir = Path(source_csv), Path(dest_dir)
-    rows = _read_source(source_csv)
-    if not rows:
-        raise DataError([Problem(source_csv.name, "file has no rows to import")])
-    slug = slug or f"{slugify(rows[0].city.split(',')[0])}-fy{rows[0].fiscal_year}"
+
+def convert(
+    source: Path,
+    data: bytes | None = None,
+    options: ReadOptions | None = None,
+    *,
+    slug: str | None = None,
+    city: str | None = None,
+    fiscal_year: int | None = None,
+) -> Imported:
+    """The package texts for the export `source` (or `data`, named by `source`); raises DataError
+    with every problem, each naming the option that fixes it."""
+    options = options or ReadOptions()
+    file = Path(source).name
+    export = read_export(Path(source), data, options)
+    summed = sum_lines(export, file, options, city=city, fiscal_year=fiscal_year)
+    if not summed.lines.height:
+        raise DataError([Problem(file, "file has no rows to import")])
+    summed.lines = _name_funds_apart(summed.lines)
+    if summed.lines.height > MAX_LINES:
+        raise DataError(
+            [
+                Problem(
+                    file,
+                    f"{summed.lines.height:,} lines after summing by "
+                    f"department and program; at most {MAX_LINES:,}: give "
+                    f"{options.naming.column.format(role='program')} with a "
+                    "coarser column, or with nothing after = to sum by department",
+                )
+            ]
+        )
+    slug = slug or f"{slugify(summed.city.split(',')[0])}-fy{summed.fiscal_year}"
     if not LINE_ID.fullmatch(slug):
         raise DataError(
             [
                 Problem(
-                    source_csv.name,
-                    f"{slug!r} is not a valid slug: use 1 to 64 characters a-z, 0-9 and '-'",
+                    file,
+                    f"{slug!r} is not a valid slug: give --slug with 1 to 64 "
+                    "characters a-z, 0-9 and '-'",
                 )
             ]
         )
-    target = dest_dir / slug
+    tolerance, comment = _tolerance(summed.lines, summed.notes)
+    return Imported(
+        slug=slug,
+        lines_csv=_lines_csv(summed.lines, file),
+        manifest=_manifest(slug, file, summed, comment, tolerance),
+        notes=summed.notes,
+        tolerance=tolerance,
+    )
+
+
+def import_source(
+    source: Path,
+    dest_dir: Path,
+    *,
+    slug: str | None = None,
+    options: ReadOptions | None = None,
+    city: str | None = None,
+    fiscal_year: int | None = None,
+) -> Imported:
+    """Import the export `source` into the new package folder `dest_dir/<slug>` (never over an
+    existing one); `folder` of the result is that folder. Raises DataError."""
+    source, dest_dir = Path(source), Path(dest_dir)
+    made = convert(source, None, options, slug=slug, city=city, fiscal_year=fiscal_year)
+    target = dest_dir / made.slug
     if target.exists():
         raise DataError(
             [
                 Problem(
                     str(target),
                     "a package folder already exists here: import "
-                    "never overwrites; choose another slug or remove the folder",
+                    "never overwrites; give another --slug or remove the folder",
                 )
             ]
         )
     dest_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=dest_dir))
     try:
-        package = staging / slug
+        package = staging / made.slug
         package.mkdir()
-        (package / "budget.toml").write_text(_manifest(slug, source_csv.name, rows), "utf-8")
-        (package / "lines.csv").write_text(_lines_csv(rows), "utf-8")
+        (package / "budget.toml").write_text(made.manifest, "utf-8")
+        (package / "lines.csv").write_text(made.lines_csv, "utf-8")
         problems = check_package(package)
-        if problems:  # pragma: no cover - a checked source always makes a valid package
+        if problems:  # pragma: no cover - summed lines always make a valid package
             raise DataError(problems)
         package.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    made.folder = target
+    return made

@@ -7,6 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from budget_sim.data import compose_manifest, read_package_files
@@ -15,6 +16,7 @@ from budget_sim.data.reachable import reach_problems
 from budget_sim.data.table import MAX_FILE_BYTES
 from budget_sim.errors import Problem
 from budget_sim.model import Budget
+from budget_sim.web import budget_mapping
 
 LINES_MAX_BYTES = MAX_FILE_BYTES  # 5 MB, as for a package on disk
 MANIFEST_MAX_BYTES = 256 * 1024
@@ -35,6 +37,8 @@ class Upload:
     lines: bytes | None = None
     problems: list[Problem] = field(default_factory=list)
     budget: Budget | None = None  # when there is no problem
+    mapped: bool = True  # False: the lines file was a city's export that could not be read
+    fields: dict[str, str] = field(default_factory=dict)  # as sent, with what the import filled
 
 
 def _file(form: FormData, name: str) -> UploadFile | None:
@@ -105,6 +109,26 @@ async def build(
     replaces the settings fields."""
     upload = Upload(slug=base_slug)
     uploaded, lines_name, lines = await read_files(form, upload)
+    made = None
+    if lines is not None and (
+        budget_mapping.wanted(fields) or not budget_mapping.looks_like_package(lines_name, lines)
+    ):
+        original = _file(form, "lines")
+        name = original.filename if original and original.filename else lines_name
+        made, problems = await run_in_threadpool(budget_mapping.import_export, name, lines, fields)
+        if made is None:
+            upload.problems.extend(problems)
+            upload.mapped = False
+            lines = None
+        else:
+            lines_name, lines = "lines.csv", made.lines_csv.encode("utf-8")
+            if uploaded is None:
+                fields = budget_mapping.filled_in(fields, made, base[0] if base else None)
+    elif lines is not None and uploaded is None and not fields.get("tolerance", "").strip():
+        tolerance = await run_in_threadpool(
+            budget_mapping.package_tolerance, fields, lines_name, lines
+        )
+        fields = {**fields, "tolerance": tolerance}
     if uploaded is not None:
         upload.slug = _slug_in(uploaded)
         upload.manifest = uploaded
@@ -121,9 +145,11 @@ async def build(
         if not base_slug:
             upload.slug = fields.get("slug", "").strip()
         upload.manifest = compose_manifest(fields, base[0] if base else None)
+        if made is not None:
+            upload.manifest = budget_mapping.with_notes(upload.manifest, name, made)
     if lines is None and base is not None and not any(p.column == "lines" for p in upload.problems):
         lines_name, lines = base[1], base[2]
-    if lines is None and not any(p.column == "lines" for p in upload.problems):
+    if lines is None and upload.mapped and not any(p.column == "lines" for p in upload.problems):
         upload.problems.append(
             Problem(FORM, "choose the lines file (.csv or .xlsx) to upload", column="lines")
         )
@@ -137,6 +163,7 @@ async def build(
             )
         )
     upload.lines_name, upload.lines = lines_name, lines
+    upload.fields = fields
     return upload
 
 

@@ -22,7 +22,7 @@ from budget_sim.storage import count_submissions
 from budget_sim.storage import packages as packages_db
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
-from budget_sim.web import budget_upload, registry
+from budget_sim.web import budget_mapping, budget_upload, registry
 from budget_sim.web.budget_review import review
 from budget_sim.web.paths import ROW
 from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
@@ -32,7 +32,7 @@ from budget_sim.web.windows import staff_window
 UPLOAD_PATH = "/staff/budgets/upload"
 NEW_BUDGET_DEFAULTS = {
     "balance": "balanced",
-    "tolerance": "0",
+    "tolerance": "",  # empty: the importer's workable default (budget_mapping)
     "min_change_percent": "-10",
     "max_change_percent": "10",
     "step_percent": "1",
@@ -274,6 +274,7 @@ async def revision_page(request: Request, signed_in: SignedIn) -> Response:
             "review": review(stored.budget, current),
             "live": current is not None and current.version == stored.budget.version,
             "embed_snippet": embed_snippet(site_root(request), slug),
+            "imported": budget_mapping.notes_in(stored.package.manifest),
             "window": staff_window(stored.budget, now()),
             "can_publish": stored.package.status == packages_db.DRAFT
             and (stored.published or 0) < number,
