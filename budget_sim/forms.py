@@ -99,6 +99,7 @@ class ResidentForm(BaseModel):
     embed: str = Field(default="", max_length=1)
     parent: str = Field(default="", max_length=300)
     reset: str = Field(default="", max_length=64)  # a line id, or "*" for every line
+    to_lang: str = Field(default="", max_length=16)  # the language button: same plan, shown in it
     amounts: dict[str, str] = Field(default_factory=dict)
     answers: dict[str, Text] = Field(default_factory=dict)
     comments: dict[str, Text] = Field(default_factory=dict)
@@ -256,20 +257,32 @@ def _parse_answers(answers: dict[str, str], budget: Budget, parsed: ParsedForm) 
             parsed.errors.setdefault(answer_field(question.id), N_("is required"))
 
 
+def browser_length(text: str) -> int:
+    """A text's length as a browser's `maxlength` counts it: UTF-16 code units, a line break
+    one character (the browser sends it as CR LF)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _one_line_break(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _parse_comments(comments: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
     known = _may_be_negative(budget)  # its keys are the line ids
-    for line_id, text in comments.items():
-        if not text and line_id in known:  # the usual blank box
+    for line_id, sent in comments.items():
+        if not sent and line_id in known:  # the usual blank box
             continue
+        text = _one_line_break(sent)  # kept as the resident saw it in the box
         name = comment_field(line_id)
         limit = LINE_COMMENT_MAX_CHARS if line_id else OVERALL_COMMENT_MAX_CHARS
         if line_id and line_id not in known:
             parsed.errors[name] = N_("is not a line of this budget")
-        elif len(text) > limit:
+            continue
+        if browser_length(text) > limit:
             parsed.errors[name] = (
                 N_("is too long: at most 500 characters")
                 if line_id
                 else N_("is too long: at most 2000 characters")
             )
-        elif text:
+        if text:  # shown again even when too long (nothing is stored while an error stands)
             parsed.comments[line_id] = text

@@ -20,9 +20,35 @@
     window.parent.postMessage({ type: "budget-sim:height", height: height }, target);
   }
 
+  // The balance, for the bar static/embed.js keeps in view on the city's page: the frame is as
+  // tall as its content, so nothing inside it can stick to the screen while the resident edits.
+  var lastStatus = null;
+  function postStatus() {
+    var bar = document.getElementById("balance-bar");
+    var status = null;
+    if (bar && document.getElementById("simulator")) {
+      var figure = bar.querySelector(".bar-figure");
+      var text = bar.querySelector(".bar-text");
+      status = {
+        ok: bar.classList.contains("ok"),
+        figure: figure ? figure.textContent.trim() : "",
+        text: text ? text.textContent.trim() : "",
+        lang: document.documentElement.lang || "en"
+      };
+    }
+    var key = JSON.stringify(status);
+    if (key === lastStatus) return;
+    lastStatus = key;
+    window.parent.postMessage({ type: "budget-sim:status", status: status }, target);
+  }
+
   post();
+  postStatus();
   window.addEventListener("load", post);
   if (typeof ResizeObserver === "function") {
     new ResizeObserver(post).observe(document.documentElement);
+  }
+  if (typeof MutationObserver === "function") {
+    new MutationObserver(postStatus).observe(document.body, { childList: true, subtree: true, characterData: true });
   }
 })();

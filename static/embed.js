@@ -12,6 +12,7 @@
 (function () {
   "use strict";
   var MESSAGE = "budget-sim:height";
+  var STATUS = "budget-sim:status";
   var INITIAL_HEIGHT = 600;
   var MIN_HEIGHT = 150;
   var MAX_HEIGHT = 100000;
@@ -57,7 +58,8 @@
     iframe.style.width = "100%";
     iframe.style.border = "0";
     iframe.style.height = INITIAL_HEIGHT + "px";
-    var frame = { iframe: iframe, origin: url.origin, loads: 0 };
+    var frame = { iframe: iframe, origin: url.origin, loads: 0, bar: statusBar() };
+    holder.appendChild(frame.bar);
     iframe.addEventListener("load", function () {
       // A new page inside the frame (the receipt after submitting, another language): show its
       // top if the resident had scrolled past it.
@@ -68,6 +70,39 @@
     });
     frames.push(frame);
     holder.appendChild(iframe);
+  }
+
+  // The balance stays in view: a bar that sticks to the top of this page's window while the
+  // frame (as tall as its content, so nothing inside it can stick) is on screen. Its text comes
+  // from the frame; screen readers hear the frame's own status, so the bar is for the eyes.
+  function statusBar() {
+    var bar = document.createElement("div");
+    bar.className = "budget-sim-status";
+    bar.setAttribute("aria-hidden", "true");
+    bar.hidden = true;
+    var style = bar.style;
+    style.position = "sticky";
+    style.top = "0";
+    style.zIndex = "1";
+    style.padding = "0.4rem 0.75rem";
+    style.font = "600 1rem/1.4 system-ui, sans-serif";
+    style.borderBottom = "2px solid currentColor";
+    return bar;
+  }
+
+  function showStatus(frame, status) {
+    var bar = frame.bar;
+    if (!status || typeof status !== "object") {
+      bar.hidden = true;
+      return;
+    }
+    var figure = typeof status.figure === "string" ? status.figure.slice(0, 80) : "";
+    var text = typeof status.text === "string" ? status.text.slice(0, 300) : "";
+    bar.textContent = figure + (figure && text ? " · " : "") + text;
+    bar.lang = typeof status.lang === "string" ? status.lang.slice(0, 16) : "";
+    bar.style.background = status.ok ? "#e6f4ea" : "#fff4e0";
+    bar.style.color = status.ok ? "#106b36" : "#8a4b00";
+    bar.hidden = false;
   }
 
   function mountAll() {
@@ -81,6 +116,10 @@
       if (event.source !== frame.iframe.contentWindow) continue;
       if (event.origin !== frame.origin) return;
       var data = event.data;
+      if (data && typeof data === "object" && data.type === STATUS) {
+        showStatus(frame, data.status);
+        return;
+      }
       if (!data || typeof data !== "object" || data.type !== MESSAGE) return;
       var height = data.height;
       if (typeof height !== "number" || !isFinite(height)) return;

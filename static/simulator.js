@@ -60,6 +60,11 @@
     });
   });
 
+  // "policia" finds "Policía": accents and case do not matter to the filter.
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
   function setUpFilter() {
     var tools = document.getElementById("tools");
     var box = document.getElementById("line-filter");
@@ -70,12 +75,12 @@
     box.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        var words = box.value.toLowerCase().trim().split(/\s+/).filter(Boolean);
+        var words = fold(box.value).trim().split(/\s+/).filter(Boolean);
         var shown = 0;
         document.querySelectorAll("details.department").forEach(function (section) {
           var matches = 0;
           section.querySelectorAll(".line").forEach(function (line) {
-            var name = (line.getAttribute("data-name") || "").toLowerCase();
+            var name = fold(line.getAttribute("data-name") || "");
             var hit = words.every(function (word) { return name.indexOf(word) !== -1; });
             line.hidden = !hit;
             if (hit) matches += 1;

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from budget_sim.data import check_package, load_all, load_package
+from budget_sim.data.importer import display_name
 from budget_sim.model import LINE_SCHEMA, apply_plan, summarize
 from budget_sim.money import parse_amount
 from tests.conftest import source_csv
@@ -25,11 +26,13 @@ PACKAGES = {
 
 def source_amounts(name: str) -> dict[tuple[str, str, str], int]:
     """(kind, department, program) -> cents, straight from the budget_sources file; an empty
-    program stands for the whole department, as in the packages."""
+    program stands for the whole department, as in the packages, and names are read as the
+    import step shows them (a leading org code such as "501110 - " left out)."""
     amounts = {}
     with source_csv(name).open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            key = (row["kind"], row["department"], row["program"] or row["department"])
+            program = row["program"] or row["department"]
+            key = (row["kind"], display_name(row["department"]), display_name(program))
             assert key not in amounts
             amounts[key] = parse_amount(row["amount_usd"], allow_negative=True)
     return amounts
@@ -266,3 +269,39 @@ def test_imported_budgets_can_be_balanced_and_read_in_spanish(slug):
     assert same in ([], ["office-of-innovation-and-technology-oit-911"])  # "OIT: 911" stays
     locked = budget.lines.filter(pl.col("locked"))
     assert locked.height == 1 and "bond" in locked["description"].item()
+
+
+def test_oakland_names_lose_their_org_codes_but_keep_their_ids():
+    """The codes stay in the source file and in the line ids; residents read plain names."""
+    lines = load_package(DATA / "oakland-fy2023").lines
+    programs = lines["program"].to_list()
+    assert not [name for name in programs if name[:1].isdigit() and " - " in name]
+    assert "Office of OPR Director" in programs
+    row = lines.filter(pl.col("program") == "Office of OPR Director").row(0, named=True)
+    assert row["id"] == "oakland-parks-and-recreation-501110-office-of-opr-director"
+    with source_csv("oakland_fy2023_general_fund.csv").open(encoding="utf-8") as handle:
+        assert "501110 - Office of OPR Director" in handle.read()
+
+
+def test_departments_in_the_stated_order_and_wards_by_number():
+    chicago = load_package(DATA / "chicago-fy2026")
+    expense = chicago.lines.filter(pl.col("kind") == "expense")
+    totals = expense.group_by("department", maintain_order=True).agg(pl.col("amount").sum())
+    assert totals["amount"].to_list() == sorted(totals["amount"].to_list(), reverse=True)
+    council = expense.filter(pl.col("department") == "City Council")["program"].to_list()
+    wards = [name for name in council if name.endswith("Ward Council Office")]
+    assert [int("".join(c for c in name.split()[0] if c.isdigit())) for name in wards] == list(
+        range(1, 51)
+    )
+
+
+@pytest.mark.parametrize("slug", ["chicago-fy2026", "oakland-fy2023"])
+def test_every_name_has_a_spanish_translation(slug):
+    budget = load_package(DATA / slug)
+    assert budget.locales == ("en", "es")
+    spanish = budget.localized("es").lines
+    english = budget.lines
+    assert spanish["amount"].to_list() == english["amount"].to_list()  # same lines, same order
+    assert spanish["department"].str.len_chars().min() > 0
+    changed = (spanish["program"] != english["program"]).sum()
+    assert changed > 0.9 * english.height  # a few names are the same in both (e.g. "Gas")

@@ -56,6 +56,16 @@ NEGATIVE_NOTE = (
 )
 
 
+_ORG_CODE = re.compile(r"^\d{4,8}\s+-\s+")
+
+
+def display_name(name: str) -> str:
+    """A department or program name as residents read it: a leading accounting code dropped
+    ("501110 - Zoo" -> "Zoo") and runs of spaces made one. The source keeps the name as
+    published (its line id and source file still carry the code)."""
+    return re.sub(r"\s+", " ", _ORG_CODE.sub("", name)).strip() or name.strip()
+
+
 def slugify(text: str, limit: int = 64) -> str:
     """Readable ascii slug: "Parks & Recreation: Trees" -> "parks-and-recreation-trees"."""
     text = re.sub(r"(?<=\w)['\u2019](?=\w)", "", text.replace("&", " and "))
@@ -187,8 +197,8 @@ def _lines_csv(lines: pl.DataFrame, file: str) -> str:
         writer.writerow(
             (
                 line_id,
-                row["department"],
-                row["program"],
+                display_name(row["department"]),
+                display_name(row["program"]),
                 row["kind"],
                 units(row["amount"]),
                 flag,

@@ -248,6 +248,7 @@ class Manifest(_Strict):
     opens: Annotated[date | None, BeforeValidator(_date)] = None  # first day submissions are taken
     closes: Annotated[date | None, BeforeValidator(_date)] = None  # last day they are taken
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"  # where those days are counted
+    order: Literal["file", "largest"] = "file"  # how departments and lines are shown (data.order)
 
     @field_validator("closes")
     @classmethod

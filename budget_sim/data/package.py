@@ -13,6 +13,7 @@ import polars as pl
 
 from budget_sim.data.lines import LOCALIZED_PREFIXES, read_lines
 from budget_sim.data.manifest import SLUG, Manifest, read_manifest
+from budget_sim.data.order import ordered
 from budget_sim.data.table import read_table
 from budget_sim.errors import DataError, Problem
 from budget_sim.model.budget import Budget
@@ -68,6 +69,7 @@ def _read(path: Path) -> tuple[Budget | None, list[Problem]]:
     if problems or manifest is None or frame is None:
         return None, problems
 
+    frame = ordered(frame, manifest.order)
     digest = package_digest(manifest_bytes, lines_path.read_bytes())
     households, population = manifest.households, manifest.population
     opens_at, closes_at = manifest.window()

@@ -6,16 +6,19 @@ from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from budget_sim.web.errors import error_page, request_locale, too_large_message
+from budget_sim.web.i18n import activate
 
-def too_large_message(max_bytes: int) -> str:
-    if max_bytes >= 1024 * 1024:
-        size = f"{max_bytes / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
-    else:
-        size = f"{max_bytes // 1024} KB"
-    return f"The form sent more data than this site accepts (at most {size})."
+
+class BodyTooLarge(HTTPException):
+    """413: the body passed the cap (the error page says the cap in the request's language)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The form sent more data than this site accepts ({max_bytes} B).")
+        self.max_bytes = max_bytes
 
 
 class BodyLimitMiddleware:
@@ -40,7 +43,9 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length", "")
         too_long = len(declared) > 18  # digits enough for any real body; int() never sees more
         if declared.isascii() and declared.isdigit() and (too_long or int(declared) > max_bytes):
-            response = PlainTextResponse(too_large_message(max_bytes), status_code=413)
+            request = Request(scope)
+            activate(request_locale(request))
+            response = error_page(request, 413, too_large_message(max_bytes))
             await response(scope, receive, send)
             return
         received = 0
@@ -51,7 +56,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
-                    raise HTTPException(413, too_large_message(max_bytes))
+                    raise BodyTooLarge(max_bytes)
             return message
 
         await self.app(scope, limited_receive, send)

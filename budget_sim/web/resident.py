@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from budget_sim.forms import (
+    N_,
     FormTooLarge,
     ParsedForm,
     line_field,
@@ -42,20 +43,28 @@ from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 SUMMARY_BLOCKS = ["summary", "department_totals"]
-FIELD_MAX_BYTES = 16 * 1024
+RECEIPT_BIGGEST = 5  # the receipt opens with the resident's largest changes
 
 
 def _budget(request: Request) -> Budget:
     budget = request.state.budgets.get(request.path_params["slug"])
     if budget is None:
-        raise HTTPException(404, "There is no budget at this address.")
+        raise HTTPException(404, N_("There is no budget at this address."))
     return budget
 
 
-def _show(budget: Budget, values: Mapping[str, str]) -> tuple[Budget, Display]:
-    """The budget in the language asked for, and how to show it; sets the request's language."""
+def _show(
+    budget: Budget, values: Mapping[str, str], request: Request | None = None
+) -> tuple[Budget, Display]:
+    """The budget in the language asked for, and how to show it; sets the request's language
+    (kept on the request too, so an error page is shown in it). `to_lang` is the language
+    button of the simulator: the same plan, shown in another language."""
+    if values.get("to_lang"):
+        values = {**values, "lang": values["to_lang"]}
     display = read_display(values, budget, i18n.interface_locales())
     i18n.activate(display.locale, budget.country, budget.currency)
+    if request is not None:
+        request.state.locale = display.locale
     return budget.localized(display.locale), display
 
 
@@ -64,9 +73,26 @@ def _resident_headers(budget: Budget, *, private: bool = False) -> dict[str, str
     `private` page (a receipt or a draft: whoever has its link sees a resident's choices and
     comments) is kept by no cache but the resident's own browser, and not even there."""
     headers = {"Content-Security-Policy": content_security_policy(budget.embed_origins)}
-    if private:
+    if private:  # and kept out of search engines, whoever shares the link
         headers["Cache-Control"] = "private, no-store"
+        headers["X-Robots-Tag"] = "noindex, nofollow"
     return headers
+
+
+_TRANSLATED: dict[tuple[str, str, str], bool] = {}
+
+
+def names_translated(budget: Budget) -> bool:
+    """Whether `budget` (a language variant) shows department or program names translated from
+    the city's English ones; the page then says so (the city's names stay the source)."""
+    key = (budget.slug, budget.version, budget.locale)
+    if key not in _TRANSLATED:
+        english = budget.variants.get("en", budget).lines
+        _TRANSLATED[key] = budget.locale != "en" and not (
+            english["program"].equals(budget.lines["program"])
+            and english["department"].equals(budget.lines["department"])
+        )
+    return _TRANSLATED[key]
 
 
 def _render(
@@ -80,21 +106,32 @@ def _render(
     return request.state.templates.TemplateResponse(
         request,
         "resident/simulator.html",
-        {"page": page, "display": page.display, "fragment": False},
+        {
+            "page": page,
+            "display": page.display,
+            "fragment": False,
+            "names_translated": names_translated(budget),
+        },
         status_code=status,
         headers=_resident_headers(budget, private=private),
     )
 
 
 async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapping[str, str]]:
-    """The parsed form and its raw single values (for the display fields)."""
+    """The parsed form and its raw single values (for the display fields). No field is refused
+    for its size below the body cap (settings.max_body_bytes): a comment box allows 2,000
+    characters, up to 9 bytes each urlencoded (18 KB), and one sent longer comes back in its
+    box with a message, with everything else the resident typed."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
-        raise HTTPException(415, f"Send the form as {FORM_TYPE}.")
+        raise HTTPException(415, N_("Send the form as application/x-www-form-urlencoded."))
     try:
-        items = parse_urlencoded(await request.body(), max_fields(budget), FIELD_MAX_BYTES)
-    except FormTooLarge as error:
-        raise HTTPException(400, str(error)) from error
+        body = await request.body()
+        items = parse_urlencoded(body, max_fields(budget), max(len(body), 1))
+    except FormTooLarge as error:  # more fields than this budget's form has: not our page
+        raise HTTPException(
+            400, N_("The form could not be read: it has more fields than this budget's form.")
+        ) from error
     return parse_resident_form(items, budget), dict(items)
 
 
@@ -114,7 +151,7 @@ def home(request: Request) -> Response:
 
 
 def simulator(request: Request) -> Response:
-    budget, display = _show(_budget(request), request.query_params)
+    budget, display = _show(_budget(request), request.query_params, request)
     ballot = request.state.ballots.issue(budget.slug)
     funnel.record(request, budget, "opened", ballot)
     notice = resident_notice(budget, now())  # outside the submission window: say so
@@ -125,7 +162,7 @@ def simulator(request: Request) -> Response:
 def embed(request: Request) -> Response:
     """The simulator without the site's header and footer, for a city's iframe (static/embed.js);
     `parent` (the embedding page's origin) is kept only if the budget allows it."""
-    budget, display = _show(_budget(request), {**request.query_params, "embed": "1"})
+    budget, display = _show(_budget(request), {**request.query_params, "embed": "1"}, request)
     ballot = request.state.ballots.issue(budget.slug)
     funnel.record(request, budget, "opened", ballot)
     notice = resident_notice(budget, now())
@@ -136,7 +173,7 @@ def embed(request: Request) -> Response:
 async def recalculate(request: Request) -> Response:
     """Totals for the amounts in the form: the summary blocks for htmx, else the whole page."""
     form, raw = await _read_form(request, _budget(request))
-    budget, display = _show(_budget(request), raw)
+    budget, display = _show(_budget(request), raw, request)
     if form.reset:
         _reset(form, form.reset)
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
@@ -170,11 +207,11 @@ async def recalculate(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     """Validate, store, and only after the commit redirect to the permalink."""
     if not same_origin(request):
-        raise HTTPException(403, "Submissions must come from this site's own form.")
+        raise HTTPException(403, N_("Submissions must come from this site's own form."))
     form, raw = await _read_form(request, _budget(request))
-    budget, display = _show(_budget(request), raw)
+    budget, display = _show(_budget(request), raw, request)
     if form.honeypot_filled:
-        raise HTTPException(400, "This form was filled in by a robot.")
+        raise HTTPException(400, N_("This form was filled in by a robot."))
     ballots = request.state.ballots
     closed = resident_notice(budget, now(), refused=True)
     if closed:  # before opens or after closes: nothing is stored, the choices stay on the page
@@ -192,7 +229,7 @@ async def submit(request: Request) -> Response:
         return _try_again(request, budget, form, display, notice)
     except ForgedBallot as error:
         raise HTTPException(
-            403, "This form was not issued by this site for this budget."
+            403, N_("This form was not issued by this site for this budget.")
         ) from error
     if not form.ok or not is_feasible(budget, form.amounts):
         page = simulator_page(budget, form.ballot, form, display=display, attempted=True)
@@ -235,7 +272,7 @@ def _try_again(
 
 def receipt(request: Request) -> Response:
     current = _budget(request)
-    budget, display = _show(current, request.query_params)
+    budget, display = _show(current, request.query_params, request)
     with request.state.database.reading() as session:
         stored = get_submission(session, budget.slug, request.path_params["receipt"])
         results_public = results_db.is_public(session, budget.slug)
@@ -246,14 +283,23 @@ def receipt(request: Request) -> Response:
         made_against = registry.budget_at(database, current.slug, stored.budget_version)
         if made_against is not None:
             budget, display = _show(made_against, request.query_params)
-    form = ParsedForm(amounts=stored.amounts, answers=stored.answers, comments=stored.comments)
-    page = simulator_page(budget, "", form, display=display)
+    # the budget only: answers and comments are for the city's staff, not for whoever has the link
+    page = simulator_page(budget, "", ParsedForm(amounts=stored.amounts), display=display)
+    changed = [
+        (department.name, line)
+        for department in page.departments
+        for line in department.lines
+        if line.change
+    ]
+    changed.sort(key=lambda pair: -abs(pair[1].change))
     return request.state.templates.TemplateResponse(
         request,
         "resident/receipt.html",
         {
             "page": page,
             "stored": stored,
+            "biggest": changed[:RECEIPT_BIGGEST],
+            "changed_count": len(changed),
             "display": display,
             "share_link": absolute(
                 request, path_for(request, "receipt", slug=current.slug, receipt=stored.receipt)
@@ -278,16 +324,16 @@ def _reset(form: ParsedForm, target: str) -> None:
 async def save_draft_link(request: Request) -> Response:
     """Store what the resident has so far and send them to its link."""
     if not same_origin(request):
-        raise HTTPException(403, "Drafts must come from this site's own form.")
+        raise HTTPException(403, N_("Drafts must come from this site's own form."))
     form, raw = await _read_form(request, _budget(request))
-    budget, display = _show(_budget(request), raw)
+    budget, display = _show(_budget(request), raw, request)
     try:
         request.state.ballots.nonce(form.ballot, budget.slug)
     except ExpiredBallot:
         pass  # a draft is not a vote: an old page may still save its work
     except ForgedBallot as error:
         raise HTTPException(
-            403, "This form was not issued by this site for this budget."
+            403, N_("This form was not issued by this site for this budget.")
         ) from error
     if not form.ok:  # save nothing rather than drop what cannot be read (LOW-4)
         notice = i18n.gettext(
@@ -342,7 +388,7 @@ async def save_draft_link(request: Request) -> Response:
 
 def draft(request: Request) -> Response:
     """A saved draft, ready to change and submit (410 once it has expired)."""
-    budget, display = _show(_budget(request), request.query_params)
+    budget, display = _show(_budget(request), request.query_params, request)
     settings = request.state.settings
     with request.state.database.reading() as session:
         stored = get_draft(session, budget.slug, request.path_params["key"])

@@ -84,8 +84,10 @@ def test_comments_are_stored_shown_and_limited(client, budget, rows, settings):
         (line["id"], "More for this, please <b>now</b>"),
     ]
     receipt = client.get(response.headers["location"]).text
-    assert "More for this, please &lt;b&gt;now&lt;/b&gt;" in receipt  # escaped, never markup
-    assert "Thanks for asking." in receipt
+    # the shareable receipt shows the budget only: comments are for the city's staff
+    assert "More for this, please" not in receipt and "Thanks for asking." not in receipt
+    shown_again = client.post(f"/b/{SLUG}", data={**form, "comment": "x" * 2001}).text
+    assert "More for this, please &lt;b&gt;now&lt;/b&gt;" in shown_again  # escaped, never markup
 
 
 def test_the_language_used_is_recorded(client, budget, settings):
