@@ -56,8 +56,8 @@ def load_submissions(
     """One row per submission of budget `slug`, oldest first, as staff download them but in
     integer cents: `receipt`, `submitted_at` (UTC), `locale`, `synthetic`, `revision` (the
     uploaded revision it was made against; null for a budget on disk), `budget_version`, then
-    one Int64 column per line (cents; null where the resident's version had no such line) in the order
-    of the newest version, then lines only older versions had, then `answer.<question>` and
+    one Int64 column per line (cents; null where the resident's version had no such line) in the
+    order of the newest version, then lines only older versions had, then `answer.<question>` and
     `comment` / `comment.<line>` text columns. Submissions set aside by staff are left out,
     demo ones unless `include_synthetic`."""
     database = Database(database_url)
