@@ -93,6 +93,30 @@ class Formatter:
                 return f"{sign}{self.symbol}{number}{suffix}"
         return self.money(cents)
 
+    def amount_text(self, cents: int) -> str:
+        """What an amount field shows: digits grouped the local way, no symbol, cents only when
+        there are some: 1700000000 -> "17,000,000", 123450 -> "1,234.50"."""
+        _, group, _ = _money_parts(self.lang, self.country, self.currency)
+        units, rest = divmod(abs(cents), CENTS_PER_UNIT)
+        text = f"{units:,}".replace(",", group)
+        if rest:
+            text += f"{self.decimal_sign}{rest:02d}"
+        return f"-{text}" if cents < 0 else text
+
+    @property
+    def decimal_sign(self) -> str:
+        return self.locale.number_symbols["latn"]["decimal"]
+
+    @property
+    def group_sign(self) -> str:
+        return _money_parts(self.lang, self.country, self.currency)[1]
+
+    @property
+    def money_pattern(self) -> str:
+        """Money with "#" for the grouped figure ("$#", "# US$"), for the page's script."""
+        pattern, _, symbol = _money_parts(self.lang, self.country, self.currency)
+        return pattern.replace("#,##0", "#").replace("¤", symbol)
+
     @property
     def symbol(self) -> str:
         return self.locale.currency_symbols.get(self.currency, self.currency)
@@ -106,6 +130,10 @@ class Formatter:
     def number(self, value: float, digits: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
+
+    def share(self, fraction: float) -> str:
+        """A part of a whole: 0.2234 -> "22.3%" ("22,3 %" in Spanish)."""
+        return format_percent(fraction, format="#,##0.0%", locale=self.locale)
 
     def percent(self, change: int, base: int) -> str:
         if base == 0 or change == 0:
