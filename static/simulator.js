@@ -78,6 +78,7 @@
     announce(field);
   });
 
+  var resetAll = false;
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-reset]");
     if (!button) return;
@@ -96,7 +97,10 @@
       if (change) change.remove();  // back at the city's amount: no change to show
       last = input;
     });
-    if (last) announce(last);
+    if (last) {
+      resetAll = target === "*";  // the recalculation then refreshes every department
+      announce(last);
+    }
     if (target !== "*") {
       var input = document.getElementById("n-" + target);
       if (input) input.focus();
@@ -112,6 +116,7 @@
     // Which line changed, for the participation funnel's "last line touched" (no cookie).
     var changed = detail.triggeringEvent && detail.triggeringEvent.target;
     if (changed && /^[sn]-/.test(changed.id || "")) detail.headers["X-Budget-Line"] = changed.id.slice(2);
+    if (resetAll) detail.headers["X-Budget-Line"] = "*";
     document.querySelectorAll("#simulator input.amount[data-city]").forEach(function (input) {
       if (input.value === input.getAttribute("data-city") && input.getAttribute("aria-invalid") !== "true") {
         detail.formData.delete(input.name);
@@ -138,7 +143,9 @@
     document.addEventListener(name, showFailure);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (failed && event.detail.target && event.detail.target.id === "summary") failed.hidden = true;
+    if (!event.detail.target || event.detail.target.id !== "summary") return;
+    resetAll = false;
+    if (failed) failed.hidden = true;
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;

@@ -45,16 +45,36 @@ class CompiledBudget:
     lines: tuple[CompiledLine, ...]
     groups: tuple[tuple[str, str], ...]  # (department, kind), in order of first appearance
     index: Mapping[str, int]  # line id -> position
+    by_id: Mapping[str, CompiledLine]
+    amounts: tuple[int, ...]  # the city's amount per line
+    with_consequences: tuple[int, ...]  # positions of the lines that have consequence texts
+    group_base: tuple[int, ...]  # the city's total per group
+    spending: int  # the city's totals, cents
+    revenue: int
+    revenue_lines: int
+    tax_lines: int
 
 
 @dataclass(frozen=True)
 class Evaluation:
     """A plan against the budget: what the resident chose, what counts, and what is wrong."""
 
-    chosen: tuple[int, ...]  # per line, the resident's amount (the city's when not given)
-    counted: tuple[int, ...]  # per line, what the totals count: the city's amount while flagged
+    moved: Mapping[int, tuple[int, int]]  # line position -> (chosen, counted), where not the city's
     summary: Summary
     violations: tuple[Violation, ...]  # unknown lines, then line rules in line order, balance
+    amounts: tuple[int, ...]  # the city's amount per line
+
+    @property
+    def chosen(self) -> tuple[int, ...]:
+        """Per line, the resident's amount (the city's when not given)."""
+        moved = self.moved
+        return tuple(moved[i][0] if i in moved else a for i, a in enumerate(self.amounts))
+
+    @property
+    def counted(self) -> tuple[int, ...]:
+        """Per line, what the totals count: the city's amount while the line is flagged."""
+        moved = self.moved
+        return tuple(moved[i][1] if i in moved else a for i, a in enumerate(self.amounts))
 
 
 _COMPILED: dict[int, tuple[Budget, CompiledBudget]] = {}
@@ -89,10 +109,22 @@ def compile_budget(budget: Budget) -> CompiledBudget:
                 group=group,
             )
         )
+    group_base = [0] * len(groups)
+    for line in lines:
+        group_base[line.group] += line.amount
+    revenue = [line for line in lines if line.kind == "revenue"]
     compiled = CompiledBudget(
         lines=tuple(lines),
         groups=tuple(groups),
         index={line.id: i for i, line in enumerate(lines)},
+        by_id={line.id: line for line in lines},
+        amounts=tuple(line.amount for line in lines),
+        with_consequences=tuple(i for i, line in enumerate(lines) if line.consequences),
+        group_base=tuple(group_base),
+        spending=sum(line.amount for line in lines if line.kind != "revenue"),
+        revenue=sum(line.amount for line in revenue),
+        revenue_lines=len(revenue),
+        tax_lines=sum(line.tax for line in revenue),
     )
     if len(_COMPILED) > 64:  # budgets are few; revisions replace them rarely
         _COMPILED.clear()
@@ -128,61 +160,60 @@ def _message(rule: str, line: CompiledLine) -> str:
 
 
 def evaluate(budget: Budget, plan: Plan, compiled: CompiledBudget | None = None) -> Evaluation:
-    """Totals, department totals and broken rules of `plan`, in one pass over the lines. A line
-    that breaks a rule is flagged and counted at the city's amount, so the totals never include
-    an amount that could not be submitted."""
+    """Totals, department totals and broken rules of `plan`: the city's totals (compiled once)
+    adjusted by the lines the plan moves, so a slider move costs a few lines' work, not the
+    whole budget's. A line that breaks a rule is flagged and counted at the city's amount, so
+    the totals never include an amount that could not be submitted."""
     compiled = compiled or compile_budget(budget)
+    index, lines = compiled.index, compiled.lines
     violations = [
         Violation("unknown_line", f"{line_id!r} is not a line of this budget.", line_id)
         for line_id in plan
-        if line_id not in compiled.index
+        if line_id not in index
     ]
-    chosen, counted = [], []
-    spending = revenue = baseline_spending = baseline_revenue = 0
-    revenue_lines = tax_lines = tax_change = 0
-    group_base = [0] * len(compiled.groups)
-    group_counted = [0] * len(compiled.groups)
-    for line in compiled.lines:
-        proposed = plan.get(line.id, line.amount)
-        broken = line_problems(line, proposed) if proposed != line.amount else ()
-        value = line.amount if broken else proposed
+    moved: dict[int, tuple[int, int]] = {}
+    for line_id, proposed in plan.items():
+        position = index.get(line_id)
+        if position is not None and proposed != lines[position].amount:
+            line = lines[position]
+            moved[position] = (proposed, line.amount if line_problems(line, proposed) else proposed)
+    spending, revenue, tax_change = compiled.spending, compiled.revenue, 0
+    group_counted = list(compiled.group_base)
+    for position in sorted(moved):  # the budget's order, for the violations
+        line = lines[position]
+        proposed, value = moved[position]
         violations.extend(
-            Violation(rule, _message(rule, line), line.id, proposed) for rule in broken
+            Violation(rule, _message(rule, line), line.id, proposed)
+            for rule in line_problems(line, proposed)
         )
-        chosen.append(proposed)
-        counted.append(value)
-        group_base[line.group] += line.amount
-        group_counted[line.group] += value
+        group_counted[line.group] += value - line.amount
         if line.kind == "revenue":
-            revenue += value
-            baseline_revenue += line.amount
-            revenue_lines += 1
+            revenue += value - line.amount
             if line.tax:
-                tax_lines += 1
                 tax_change += value - line.amount
         else:
-            spending += value
-            baseline_spending += line.amount
-    fixed_envelope = revenue_lines == 0
+            spending += value - line.amount
+    fixed_envelope = compiled.revenue_lines == 0
+    baseline_revenue = compiled.revenue
     if fixed_envelope:
-        revenue = baseline_revenue = baseline_spending
+        revenue = baseline_revenue = compiled.spending
     household_impact = None
-    if budget.households and tax_lines:
+    if budget.households and compiled.tax_lines:
         household_impact = round(tax_change / budget.households)
     summary = Summary(
         spending=spending,
         revenue=revenue,
-        baseline_spending=baseline_spending,
+        baseline_spending=compiled.spending,
         baseline_revenue=baseline_revenue,
         fixed_envelope=fixed_envelope,
         gap=balance_gap(budget.rules.balance, budget.rules.tolerance, revenue - spending),
         household_impact=household_impact,
         departments=tuple(
-            DepartmentTotal(name, kind, group_base[i], group_counted[i])
+            DepartmentTotal(name, kind, compiled.group_base[i], group_counted[i])
             for i, (name, kind) in enumerate(compiled.groups)
         ),
     )
     balance = balance_violation(summary)
     if balance:
         violations.append(balance)
-    return Evaluation(tuple(chosen), tuple(counted), summary, tuple(violations))
+    return Evaluation(moved, summary, tuple(violations), compiled.amounts)

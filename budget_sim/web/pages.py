@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 
 from budget_sim.forms import ANSWER_PREFIX, COMMENT_PREFIX, LINE_PREFIX, OVERALL_COMMENT, ParsedForm
@@ -16,7 +16,7 @@ from budget_sim.model import (
     reached,
 )
 from budget_sim.web.display import Display
-from budget_sim.web.i18n import gettext
+from budget_sim.web.i18n import formatter, gettext
 from budget_sim.web.messages import balance_text, form_error_text, violation_text
 
 CHART_ROWS = 6  # departments drawn one by one; the others share one row
@@ -79,17 +79,17 @@ class Problem:
 
 @dataclass(frozen=True)
 class ChartRow:
-    """One bar pair of "where the money goes": a department's share of all spending."""
+    """One bar pair of "where the money goes": a department's share of all spending, with its
+    figures already written in the resident's language (a recalculation redraws every row)."""
 
     name: str
-    city: int  # cents
-    yours: int
-    city_share: float  # 0..1 of the city's spending
-    your_share: float  # 0..1 of yours
-
-    @property
-    def change(self) -> int:
-        return self.yours - self.city
+    city: str  # "$319.1M"
+    yours: str
+    city_share: str  # "42.0%"
+    your_share: str
+    change: str  # "+$810,000", or "" when unchanged
+    city_width: str  # bar lengths, 0-100 of the longest bar
+    your_width: str
 
 
 @dataclass(frozen=True)
@@ -131,9 +131,6 @@ class SimulatorPage:
         """Nothing to fix and the balance rule met: only then may the page say so."""
         return not self.problems and self.summary.meets_rule
 
-    @property
-    def chart_max(self) -> float:
-        return max((max(r.city_share, r.your_share) for r in self.chart), default=0) or 1
 
     @property
     def lines(self) -> dict[str, LineView]:
@@ -175,16 +172,27 @@ def _chart(summary: Summary) -> tuple[ChartRow, ...]:
     city_total, your_total = summary.baseline_spending or 1, summary.spending or 1
     ranked = sorted(spending, key=lambda d: -d.baseline)
     shown = ranked if len(ranked) <= CHART_ROWS + 1 else ranked[:CHART_ROWS]
-    rows = [
-        ChartRow(d.name, d.baseline, d.proposed, d.baseline / city_total, d.proposed / your_total)
-        for d in shown
-    ]
+    parts = [(d.name, d.baseline, d.proposed) for d in shown]
     rest = ranked[len(shown) :]
     if rest:
-        city, yours = sum(d.baseline for d in rest), sum(d.proposed for d in rest)
         name = gettext("%(count)s other departments") % {"count": len(rest)}
-        rows.append(ChartRow(name, city, yours, city / city_total, yours / your_total))
-    return tuple(rows)
+        parts.append((name, sum(d.baseline for d in rest), sum(d.proposed for d in rest)))
+    shares = [(city / city_total, yours / your_total) for _, city, yours in parts]
+    longest = max((max(pair) for pair in shares), default=0) or 1
+    fmt = formatter()
+    return tuple(
+        ChartRow(
+            name=name,
+            city=fmt.compact(city),
+            yours=fmt.compact(yours),
+            city_share=fmt.share(city_share),
+            your_share=fmt.share(your_share),
+            change=fmt.signed(yours - city) if yours != city else "",
+            city_width=f"{city_share / longest * 100:.2f}",
+            your_width=f"{your_share / longest * 100:.2f}",
+        )
+        for (name, city, yours), (city_share, your_share) in zip(parts, shares, strict=True)
+    )
 
 
 def simulator_page(
@@ -202,10 +210,11 @@ def simulator_page(
     """Build the simulator context for the city's budget, or for what a resident sent.
     `budget` is already in the display's language (`Budget.localized`). A `fragment` (the
     recalculation htmx asks for) keeps only the lines whose row must be refreshed: changed,
-    flagged, with consequence texts, or named in `live` (the line just moved back)."""
+    flagged, with consequence texts, or named in `live` (the line just moved, perhaps back to
+    the city's amount; "*" after "Reset all"), and only their departments and changed ones."""
     form = form or ParsedForm()
     compiled = compile_budget(budget)
-    by_id = {line.id: line for line in compiled.lines}
+    by_id = compiled.by_id
     plan = {k: v for k, v in form.amounts.items() if k in compiled.index}
     result = evaluate(budget, plan, compiled)
     violations = result.violations
@@ -228,12 +237,21 @@ def simulator_page(
         if v.rule != "balance"
     )
     grouped: list[list[LineView]] = [[] for _ in compiled.groups]
-    for line, chosen, counted in zip(compiled.lines, result.chosen, result.counted, strict=True):
+    if fragment:  # the rows to refresh: a few positions, not the whole budget
+        wanted = set(result.moved) | set(compiled.with_consequences)
+        wanted.update(compiled.index[i] for i in live if i in compiled.index)
+        wanted.update(
+            compiled.index[name[len(LINE_PREFIX) :]]
+            for name in errors
+            if name.startswith(LINE_PREFIX) and name[len(LINE_PREFIX) :] in compiled.index
+        )
+        positions: Iterable[int] = sorted(wanted)
+    else:
+        positions = range(len(compiled.lines))
+    for position in positions:
+        line = compiled.lines[position]
+        chosen, counted = result.moved.get(position, (line.amount, line.amount))
         error = errors.get(LINE_PREFIX + line.id) or line_messages.get(line.id)
-        if fragment and not (
-            chosen != line.amount or error or line.consequences or line.id in live
-        ):
-            continue
         grouped[line.group].append(
             LineView(
                 id=line.id,
@@ -253,6 +271,7 @@ def simulator_page(
                 counted=chosen == counted,
             )
         )
+    everything = not fragment or "*" in live  # "*": every line was just reset
     departments = tuple(
         DepartmentView(
             index=index,
@@ -263,6 +282,8 @@ def simulator_page(
             proposed=total.proposed,
         )
         for index, total in enumerate(result.summary.departments, start=1)
+        # a fragment refreshes the departments that differ from the city's or hold a line shown
+        if everything or grouped[index - 1] or total.proposed != total.baseline
     )
     return SimulatorPage(
         budget=budget,
