@@ -230,7 +230,9 @@ def simulator_page(
     for name, message in errors.items():
         target, label = _field_label(name, budget, by_id)
         line_id = target[2:] if target.startswith("n-") else None
-        problems.append(Problem(target, f"{label}: {message}", line_id))
+        # "Public Works: Solid Waste must be an amount…"; "Age band: must be one of…"
+        text = f"{label} {message}" if line_id else f"{label}: {message}"
+        problems.append(Problem(target, text, line_id))
     problems.extend(
         Problem(f"n-{v.line_id}" if v.line_id in by_id else "simulator", text, v.line_id)
         for v, text in zip(violations, texts, strict=True)
