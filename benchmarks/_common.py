@@ -131,6 +131,7 @@ class _FormReader(HTMLParser):
         self.inside = False
         self.fields: list[tuple[str, str]] = []
         self.attrs_by_name: dict[str, dict[str, str]] = {}
+        self.sliders: dict[str, dict[str, str]] = {}  # the field a slider pairs with -> attrs
         self.textareas: set[str] = set()
         self._select: str | None = None
         self._textarea: str | None = None
@@ -145,6 +146,8 @@ class _FormReader(HTMLParser):
             return
         if not self.inside or "disabled" in a:
             return
+        if tag == "input" and a.get("type") == "range" and a.get("data-pair"):
+            self.sliders[a["data-pair"]] = a
         if tag == "input" and a.get("name"):
             kind = a.get("type", "text")
             if kind in ("submit", "button", "reset", "image", "file"):
@@ -211,10 +214,12 @@ def simulator_form(html: str, *, like_browser: bool = True) -> SimulatorForm:
     reader.close()
     fields = list(reader.fields)
     for index, (name, value) in enumerate(fields):
-        attrs = reader.attrs_by_name.get(name, {})
+        field = reader.attrs_by_name.get(name, {})
+        # the range and the step are on the slider; the field shows grouped digits, "17,000,000"
+        attrs = reader.sliders.get(field.get("id", ""), field)
         if not name.startswith("line.") or not attrs.get("step"):
             continue
-        step, current = Decimal(attrs["step"]), Decimal(value)
+        step, current = Decimal(attrs["step"]), Decimal(value.replace(",", ""))
         top = Decimal(attrs["max"]) if attrs.get("max") else None
         moved = current + step if top is None or current + step <= top else current - step
         fields[index] = (name, _units(moved))

@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from budget_sim.model import Budget
-from budget_sim.money import parse_amount
+from budget_sim.money import parse_typed_amount
 
 LINE_PREFIX = "line."
 ANSWER_PREFIX = "answer."
@@ -188,8 +188,12 @@ def _message(error: Any) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> ParsedForm:
-    """Validate the simulator form against `budget`. Never raises for bad input."""
+def parse_resident_form(
+    items: Iterable[tuple[str, Any]], budget: Budget, *, decimal: str = "."
+) -> ParsedForm:
+    """Validate the simulator form against `budget`; amounts are read as typed in a locale
+    whose decimal sign is `decimal` ("17,000,000", "$17,000,000"...). Never raises for bad
+    input."""
     parsed = ParsedForm()
     grouped = _group(items, parsed)
     parsed.typed = dict(grouped["amounts"])
@@ -209,7 +213,7 @@ def parse_resident_form(items: Iterable[tuple[str, Any]], budget: Budget) -> Par
         except ValidationError:  # pragma: no cover - every failing value was dropped
             return parsed
     parsed.reset = form.reset
-    _parse_amounts(form.amounts, budget, parsed)
+    _parse_amounts(form.amounts, budget, parsed, decimal)
     _parse_answers(form.answers, budget, parsed)
     _parse_comments(form.comments, budget, parsed)
     return parsed
@@ -226,7 +230,9 @@ def _may_be_negative(budget: Budget) -> dict[str, bool]:
     return _OFFSETS[key]
 
 
-def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) -> None:
+def _parse_amounts(
+    typed: dict[str, str], budget: Budget, parsed: ParsedForm, decimal: str
+) -> None:
     offsets = _may_be_negative(budget)
     for line_id, text in typed.items():
         offset = offsets.get(line_id)
@@ -234,7 +240,9 @@ def _parse_amounts(typed: dict[str, str], budget: Budget, parsed: ParsedForm) ->
             parsed.errors[line_field(line_id)] = N_("is not a line of this budget")
             continue
         try:
-            parsed.amounts[line_id] = parse_amount(text, allow_negative=offset)
+            parsed.amounts[line_id] = parse_typed_amount(
+                text, decimal=decimal, allow_negative=offset
+            )
         except ValueError as error:
             parsed.errors[line_field(line_id)] = str(error)
 

@@ -11,6 +11,13 @@ from budget_sim.model.budget import (
     Question,
     Rules,
 )
+from budget_sim.model.compiled import (
+    CompiledBudget,
+    CompiledLine,
+    Evaluation,
+    compile_budget,
+    evaluate,
+)
 from budget_sim.model.consequences import parse_consequences, reached
 from budget_sim.model.plan import DepartmentTotal, Plan, Summary, apply_plan, summarize
 from budget_sim.model.rules import Violation, balance_violation, check, is_feasible
@@ -19,6 +26,9 @@ __all__ = [
     "KINDS",
     "LINE_SCHEMA",
     "BalanceRule",
+    "CompiledBudget",
+    "CompiledLine",
+    "Evaluation",
     "Budget",
     "DepartmentTotal",
     "Option",
@@ -30,6 +40,8 @@ __all__ = [
     "apply_plan",
     "balance_violation",
     "check",
+    "compile_budget",
+    "evaluate",
     "is_feasible",
     "parse_consequences",
     "reached",

@@ -85,13 +85,37 @@ class Formatter:
         units = abs(cents) / CENTS_PER_UNIT
         for size, suffix in ((1e9, "B"), (1e6, "M")):
             if units >= size:
-                number = format_decimal(units / size, format="#,##0.0", locale=self.locale)
+                number = _decimal_text(self.lang, self.country, units / size)
                 sign = "-" if cents < 0 else ""
                 if self.lang == "es":  # Spanish writes millardos/millones in full
                     word = "mil millones" if suffix == "B" else "millones"
                     return f"{sign}{self.symbol}{number} {word}"
                 return f"{sign}{self.symbol}{number}{suffix}"
         return self.money(cents)
+
+    def amount_text(self, cents: int) -> str:
+        """What an amount field shows: digits grouped the local way, no symbol, cents only when
+        there are some: 1700000000 -> "17,000,000", 123450 -> "1,234.50"."""
+        _, group, _ = _money_parts(self.lang, self.country, self.currency)
+        units, rest = divmod(abs(cents), CENTS_PER_UNIT)
+        text = f"{units:,}".replace(",", group)
+        if rest:
+            text += f"{self.decimal_sign}{rest:02d}"
+        return f"-{text}" if cents < 0 else text
+
+    @property
+    def decimal_sign(self) -> str:
+        return self.locale.number_symbols["latn"]["decimal"]
+
+    @property
+    def group_sign(self) -> str:
+        return _money_parts(self.lang, self.country, self.currency)[1]
+
+    @property
+    def money_pattern(self) -> str:
+        """Money with "#" for the grouped figure ("$#", "# US$"), for the page's script."""
+        pattern, _, symbol = _money_parts(self.lang, self.country, self.currency)
+        return pattern.replace("#,##0", "#").replace("¤", symbol)
 
     @property
     def symbol(self) -> str:
@@ -107,10 +131,15 @@ class Formatter:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
 
+    def share(self, fraction: float) -> str:
+        """A part of a whole: 0.2234 -> "22.3%" ("22,3 %" in Spanish)."""
+        return _percent_text(self.lang, self.country, fraction * 100, signed=False)
+
     def percent(self, change: int, base: int) -> str:
+        """A change against its base: "+4.8%", "-2.0%", "0%"."""
         if base == 0 or change == 0:
-            return format_percent(0, locale=self.locale)
-        return format_percent(change / abs(base), format="+#,##0.0%;-#,##0.0%", locale=self.locale)
+            return _percent_text(self.lang, self.country, 0, signed=False, digits=0)
+        return _percent_text(self.lang, self.country, change / abs(base) * 100, signed=True)
 
 
 @cache
@@ -119,6 +148,35 @@ def _locale(lang: str, country: str) -> Locale:
         return Locale.parse(f"{lang}_{country}")
     except (UnknownLocaleError, ValueError):
         return Locale.parse(lang)
+
+
+@cache
+def _number_parts(lang: str, country: str) -> tuple[str, str, str, str]:
+    """(decimal sign, group sign, text before and after a percent figure) of a locale, read
+    once: Babel parses its patterns again on every format_percent call, and a recalculation
+    writes dozens of shares."""
+    locale = _locale(lang, country)
+    symbols = locale.number_symbols["latn"]
+    sample = format_percent(0.5, format="#,##0%", locale=locale)  # "50%", "50 %", "%50"
+    before, _, after = sample.partition("50")
+    return symbols["decimal"], symbols["group"], before, after
+
+
+def _decimal_text(lang: str, country: str, value: float, digits: int = 1) -> str:
+    decimal, group, _, _ = _number_parts(lang, country)
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+def _percent_text(
+    lang: str, country: str, value: float, *, signed: bool, digits: int = 1
+) -> str:
+    _, _, before, after = _number_parts(lang, country)
+    rounded = round(value, digits)
+    sign = ("+" if rounded > 0 else "-" if rounded < 0 else "") if signed else ""
+    if not signed and rounded < 0:
+        sign = "-"
+    return f"{sign}{before}{_decimal_text(lang, country, abs(rounded), digits)}{after}"
 
 
 def _whole_money(lang: str, country: str, currency: str, units: int) -> str:

@@ -3,27 +3,23 @@ English, for the command line and logs)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from budget_sim.forms import N_
-from budget_sim.model import Summary, Violation
+from budget_sim.model import CompiledLine, Summary, Violation
 from budget_sim.web.i18n import formatter, gettext
 
 
-def violation_text(violation: Violation, line: Mapping[str, Any] | None) -> str:
-    """`line` is the line's row (department, program, min, max, step, amount) when it has one."""
+def violation_text(violation: Violation, line: CompiledLine | None) -> str:
+    """`line` is the line (department, program, min, max, amount) when it has one."""
     fmt, _ = formatter(), gettext
     if violation.rule == "unknown_line":
         return _("%(id)s is not a line of this budget.") % {"id": violation.line_id}
     if line is None:
         return violation.message
-    name = f"{line['department']}: {line['program']}"
+    name = f"{line.department}: {line.program}"
     texts = {
         "locked": _("%(name)s is fixed by the city and cannot be changed."),
         "below_min": _("%(name)s cannot go below %(min)s."),
         "above_max": _("%(name)s cannot go above %(max)s."),
-        "off_step": _("%(name)s moves in steps of %(step)s from %(amount)s."),
         "negative": _("%(name)s cannot be negative."),
     }
     template = texts.get(violation.rule)
@@ -31,10 +27,8 @@ def violation_text(violation: Violation, line: Mapping[str, Any] | None) -> str:
         return violation.message
     return template % {
         "name": name,
-        "min": fmt.money(line["min"]),
-        "max": fmt.money(line["max"]),
-        "step": fmt.money(line["step"]),
-        "amount": fmt.money(line["amount"]),
+        "min": fmt.money(line.min),
+        "max": fmt.money(line.max),
     }
 
 
@@ -61,12 +55,10 @@ def form_error_text(message: str) -> str:
     return gettext(message)
 
 
-# money.parse_amount's messages, listed here so the catalogs extract them (money.py depends on
-# nothing, not even this marker); tests check the list matches what parse_amount raises.
+# money.parse_typed_amount's messages, listed here so the catalogs extract them (money.py
+# depends on nothing, not even this marker); tests check the list matches what it raises.
 AMOUNT_MESSAGES = (
     N_("must not be negative"),
-    N_(
-        "must be a plain number such as 1250000 or 1250000.50 (digits 0-9, no currency symbol, "
-        "no thousands separators, at most 2 decimals)"
-    ),
+    N_("must be an amount such as 17,000,000 or 17000000"),
+    N_("is too large for any line of a city budget"),
 )

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
-from budget_sim.forms import ParsedForm, line_field
+from budget_sim.forms import ANSWER_PREFIX, COMMENT_PREFIX, LINE_PREFIX, OVERALL_COMMENT, ParsedForm
 from budget_sim.model import (
     Budget,
+    CompiledLine,
     Summary,
     Violation,
-    apply_plan,
-    check,
-    parse_consequences,
+    compile_budget,
+    evaluate,
     reached,
-    summarize,
 )
 from budget_sim.web.display import Display
+from budget_sim.web.i18n import formatter, gettext
 from budget_sim.web.messages import balance_text, form_error_text, violation_text
+
+CHART_ROWS = 6  # departments drawn one by one; the others share one row
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,10 @@ class LineView:
     description: str
     consequences: tuple[tuple[float, str], ...]  # (percent level, what it means), sorted
     link: str  # more detail, or ""
-    value: int  # the resident's current choice, cents
+    value: int  # the resident's current choice, cents (shown even when it breaks a rule)
     typed: str | None  # what the resident typed, when it could not be read
     error: str | None
+    counted: bool = True  # False: flagged, the totals count the city's amount instead
 
     @property
     def change(self) -> int:
@@ -67,6 +69,30 @@ class DepartmentView:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Something to fix before submitting: the id of the field to go to, and what is wrong."""
+
+    target: str
+    text: str
+    line_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One bar pair of "where the money goes": a department's share of all spending, with its
+    figures already written in the resident's language (a recalculation redraws every row)."""
+
+    name: str
+    city: str  # "$319.1M"
+    yours: str
+    city_share: str  # "42.0%"
+    your_share: str
+    change: str  # "+$810,000", or "" when unchanged
+    city_width: str  # bar lengths, 0-100 of the longest bar
+    your_width: str
+
+
+@dataclass(frozen=True)
 class SimulatorPage:
     """The simulator: departments of lines, the live summary, and any problems to fix."""
 
@@ -81,6 +107,9 @@ class SimulatorPage:
     violation_texts: tuple[str, ...]  # the violations in the resident's language
     answers: Mapping[str, str]
     comments: Mapping[str, str]  # line id ("" for the whole budget) -> the resident's comment
+    problems: tuple[Problem, ...] = ()  # everything to fix but the balance, naming its field
+    chart: tuple[ChartRow, ...] = ()  # where the money goes: the city's shares and yours
+    fragment: bool = False  # only the summary: departments hold just the lines to refresh
     notice: str | None = None  # a page-level message (expired ballot, reused ballot...)
     draft_link: str | None = None  # the link of the saved draft being shown
     attempted: bool = False  # a submission was refused: list every problem at the top
@@ -98,22 +127,14 @@ class SimulatorPage:
         return balance_text(self.summary)
 
     @property
-    def line_problems(self) -> list[tuple[str | None, str]]:
-        """(line id, message) of every broken rule other than the balance."""
-        return [
-            (v.line_id, text)
-            for v, text in zip(self.violations, self.violation_texts, strict=True)
-            if v.rule != "balance"
-        ]
+    def ready(self) -> bool:
+        """Nothing to fix and the balance rule met: only then may the page say so."""
+        return not self.problems and self.summary.meets_rule
+
 
     @property
     def lines(self) -> dict[str, LineView]:
         return {line.id: line for department in self.departments for line in department.lines}
-
-
-@lru_cache(maxsize=4096)
-def _consequences(cell: str) -> tuple[tuple[float, str], ...]:
-    return parse_consequences(cell)
 
 
 _BASELINES: dict[tuple[str, str, str], Summary] = {}
@@ -123,8 +144,55 @@ def _baseline(budget: Budget) -> Summary:
     """The city's own budget against its rule; it never changes while a budget is loaded."""
     key = (budget.slug, budget.version, budget.locale)
     if key not in _BASELINES:
-        _BASELINES[key] = summarize(budget, apply_plan(budget, {}))
+        _BASELINES[key] = evaluate(budget, {}).summary
     return _BASELINES[key]
+
+
+def _field_label(name: str, budget: Budget, lines: Mapping[str, CompiledLine]) -> tuple[str, str]:
+    """(the id of the control to go to, how a resident knows the field) of a form field."""
+    if name.startswith(LINE_PREFIX) and name[len(LINE_PREFIX) :] in lines:
+        line = lines[name[len(LINE_PREFIX) :]]
+        return f"n-{line.id}", f"{line.department}: {line.program}"
+    if name.startswith(ANSWER_PREFIX):
+        key = name[len(ANSWER_PREFIX) :]
+        for question in budget.questions:
+            if question.id == key:
+                return f"q-{key}", question.label
+    if name.startswith(COMMENT_PREFIX) and name[len(COMMENT_PREFIX) :] in lines:
+        line = lines[name[len(COMMENT_PREFIX) :]]
+        return f"k-{line.id}", gettext("Your comment on %(program)s") % {"program": line.program}
+    if name == OVERALL_COMMENT:
+        return "k-overall", gettext("Your comment on the whole budget")
+    return "simulator", name
+
+
+def _chart(summary: Summary) -> tuple[ChartRow, ...]:
+    """The largest spending departments one by one (by the city's amount), then the rest."""
+    spending = [d for d in summary.departments if d.kind == "expense"]
+    city_total, your_total = summary.baseline_spending or 1, summary.spending or 1
+    ranked = sorted(spending, key=lambda d: -d.baseline)
+    shown = ranked if len(ranked) <= CHART_ROWS + 1 else ranked[:CHART_ROWS]
+    parts = [(d.name, d.baseline, d.proposed) for d in shown]
+    rest = ranked[len(shown) :]
+    if rest:
+        name = gettext("%(count)s other departments") % {"count": len(rest)}
+        parts.append((name, sum(d.baseline for d in rest), sum(d.proposed for d in rest)))
+    shares = [(city / city_total, yours / your_total) for _, city, yours in parts]
+    longest = max((max(pair) for pair in shares), default=0) or 1
+    fmt = formatter()
+    return tuple(
+        ChartRow(
+            name=name,
+            city=fmt.compact(city),
+            yours=fmt.compact(yours),
+            city_share=fmt.share(city_share),
+            your_share=fmt.share(your_share),
+            change=fmt.signed(yours - city) if yours != city else "",
+            city_width=f"{city_share / longest * 100:.2f}",
+            your_width=f"{your_share / longest * 100:.2f}",
+        )
+        for (name, city, yours), (city_share, your_share) in zip(parts, shares, strict=True)
+    )
 
 
 def simulator_page(
@@ -136,64 +204,104 @@ def simulator_page(
     notice: str | None = None,
     attempted: bool = False,
     draft_link: str | None = None,
+    fragment: bool = False,
+    live: Container[str] = (),
 ) -> SimulatorPage:
     """Build the simulator context for the city's budget, or for what a resident sent.
-    `budget` is already in the display's language (`Budget.localized`)."""
+    `budget` is already in the display's language (`Budget.localized`). A `fragment` (the
+    recalculation htmx asks for) keeps only the lines whose row must be refreshed: changed,
+    flagged, with consequence texts, or named in `live` (the line just moved, perhaps back to
+    the city's amount; "*" after "Reset all"), and only their departments and changed ones."""
     form = form or ParsedForm()
-    known = set(budget.line_ids)
-    plan = {k: v for k, v in form.amounts.items() if k in known}
-    planned = apply_plan(budget, plan)
-    summary = summarize(budget, planned)
-    violations = tuple(check(budget, plan, planned, summary))
-    rows = {row["id"]: row for row in planned.iter_rows(named=True)}
-    texts = tuple(violation_text(v, rows.get(v.line_id) if v.line_id else None) for v in violations)
-    line_messages = {
-        v.line_id: text for v, text in zip(violations, texts, strict=True) if v.line_id
-    }
+    compiled = compile_budget(budget)
+    by_id = compiled.by_id
+    plan = {k: v for k, v in form.amounts.items() if k in compiled.index}
+    result = evaluate(budget, plan, compiled)
+    violations = result.violations
+    texts = tuple(
+        violation_text(v, by_id.get(v.line_id) if v.line_id else None) for v in violations
+    )
+    line_messages: dict[str, str] = {}
+    for v, text in zip(violations, texts, strict=True):
+        if v.line_id:
+            line_messages.setdefault(v.line_id, text)
     errors = {name: form_error_text(message) for name, message in form.errors.items()}
-    grouped: dict[tuple[str, str], list[LineView]] = {}
-    for row in rows.values():  # one pass, in the budget's order; groups keep first appearance
-        grouped.setdefault((row["department"], row["kind"]), []).append(
+    problems = []
+    for name, message in errors.items():
+        target, label = _field_label(name, budget, by_id)
+        line_id = target[2:] if target.startswith("n-") else None
+        # "Public Works: Solid Waste must be an amount…"; "Age band: must be one of…"
+        text = f"{label} {message}" if line_id else f"{label}: {message}"
+        problems.append(Problem(target, text, line_id))
+    problems.extend(
+        Problem(f"n-{v.line_id}" if v.line_id in by_id else "simulator", text, v.line_id)
+        for v, text in zip(violations, texts, strict=True)
+        if v.rule != "balance"
+    )
+    grouped: list[list[LineView]] = [[] for _ in compiled.groups]
+    if fragment:  # the rows to refresh: a few positions, not the whole budget
+        wanted = set(result.moved) | set(compiled.with_consequences)
+        wanted.update(compiled.index[i] for i in live if i in compiled.index)
+        wanted.update(
+            compiled.index[name[len(LINE_PREFIX) :]]
+            for name in errors
+            if name.startswith(LINE_PREFIX) and name[len(LINE_PREFIX) :] in compiled.index
+        )
+        positions: Iterable[int] = sorted(wanted)
+    else:
+        positions = range(len(compiled.lines))
+    for position in positions:
+        line = compiled.lines[position]
+        chosen, counted = result.moved.get(position, (line.amount, line.amount))
+        error = errors.get(LINE_PREFIX + line.id) or line_messages.get(line.id)
+        grouped[line.group].append(
             LineView(
-                id=row["id"],
-                program=row["program"],
-                kind=row["kind"],
-                amount=row["amount"],
-                min=row["min"],
-                max=row["max"],
-                step=row["step"],
-                locked=row["locked"],
-                description=row["description"],
-                consequences=_consequences(row["consequences"]),
-                link=row["link"],
-                value=row["proposed"],
-                typed=form.typed.get(row["id"]) if line_field(row["id"]) in form.errors else None,
-                error=errors.get(line_field(row["id"])) or line_messages.get(row["id"]),
+                id=line.id,
+                program=line.program,
+                kind=line.kind,
+                amount=line.amount,
+                min=line.min,
+                max=line.max,
+                step=line.step,
+                locked=line.locked,
+                description=line.description,
+                consequences=line.consequences,
+                link=line.link,
+                value=chosen,
+                typed=form.typed.get(line.id) if LINE_PREFIX + line.id in form.errors else None,
+                error=error,
+                counted=chosen == counted,
             )
         )
+    everything = not fragment or "*" in live  # "*": every line was just reset
     departments = tuple(
         DepartmentView(
             index=index,
-            name=name,
-            kind=kind,
-            lines=tuple(lines),
-            baseline=sum(line.amount for line in lines),
-            proposed=sum(line.value for line in lines),
+            name=total.name,
+            kind=total.kind,
+            lines=tuple(grouped[index - 1]),
+            baseline=total.baseline,
+            proposed=total.proposed,
         )
-        for index, ((name, kind), lines) in enumerate(grouped.items(), start=1)
+        for index, total in enumerate(result.summary.departments, start=1)
+        # a fragment refreshes the departments that differ from the city's or hold a line shown
+        if everything or grouped[index - 1] or total.proposed != total.baseline
     )
     return SimulatorPage(
         budget=budget,
         display=display or Display(budget.locale),
         ballot=ballot,
         departments=departments,
-        summary=summary,
+        summary=result.summary,
         baseline=_baseline(budget),
         violations=violations,
         violation_texts=texts,
         errors=errors,
         answers=dict(form.answers),
         comments=dict(form.comments),
+        problems=tuple(problems),
+        chart=_chart(result.summary),
+        fragment=fragment,
         notice=notice,
         draft_link=draft_link,
         attempted=attempted,

@@ -132,7 +132,10 @@ async def _read_form(request: Request, budget: Budget) -> tuple[ParsedForm, Mapp
         raise HTTPException(
             400, N_("The form could not be read: it has more fields than this budget's form.")
         ) from error
-    return parse_resident_form(items, budget), dict(items)
+    raw = dict(items)
+    locale = read_display(raw, budget, i18n.interface_locales()).locale  # amounts as typed there
+    decimal = i18n.Formatter(locale, budget.country, budget.currency).decimal_sign
+    return parse_resident_form(items, budget, decimal=decimal), raw
 
 
 def home(request: Request) -> Response:
@@ -177,7 +180,11 @@ async def recalculate(request: Request) -> Response:
     if form.reset:
         _reset(form, form.reset)
     ballot = form.ballot or request.state.ballots.issue(budget.slug)
-    page = simulator_page(budget, ballot, form, display=display)
+    fragment = wants_fragment(request)
+    moved = funnel.changed_line(request, form.reset)
+    page = simulator_page(  # htmx gets the summary and the rows that changed, not every line
+        budget, ballot, form, display=display, fragment=fragment, live={moved} if moved else ()
+    )
     status = 422 if form.foreign else 200  # fields our own form never sends: a crafted request
     if form.ballot and not form.foreign:
         funnel.record(
@@ -185,11 +192,11 @@ async def recalculate(request: Request) -> Response:
             budget,
             "change",
             form.ballot,
-            within=not page.violations and not page.errors,
-            line_id=funnel.changed_line(request, form.reset),
+            within=page.ready,
+            line_id=moved,
             answers=form.answers,
         )
-    if wants_fragment(request):
+    if fragment:
         response = request.state.templates.TemplateResponse(
             request,
             "resident/simulator.html",

@@ -27,6 +27,14 @@ def _signed(cents: int) -> str:
     return i18n.formatter().signed(cents)
 
 
+def _amount(cents: int) -> str:
+    return i18n.formatter().amount_text(cents)
+
+
+def _share(fraction: float) -> str:
+    return i18n.formatter().share(fraction)
+
+
 def _compact(cents: int) -> str:
     return i18n.formatter().compact(cents)
 
@@ -62,9 +70,12 @@ def make_templates() -> Jinja2Blocks:
         number=_number,
         datetime=_datetime,
         units=to_units_text,
+        amount=_amount,
+        share=_share,
     )
     env.globals.update(
         percent_change=percent_change,
+        number_format=i18n.formatter,
         htmx_config=HTMX_CONFIG,
         language_name=i18n.language_name,
         url_for=_url_for,

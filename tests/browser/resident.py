@@ -45,6 +45,12 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+def grouped(cents: int) -> str:
+    """An amount as the page's amount fields show it in English: 1700000000 -> "17,000,000"."""
+    whole, rest = divmod(cents, 100)
+    return f"{whole:,}" + (f".{rest:02d}" if rest else "")
+
+
 def _lines(kind: str = "expense") -> list[dict]:
     return (
         BUDGET.lines.with_row_index("position")

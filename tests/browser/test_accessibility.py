@@ -56,7 +56,7 @@ def go_to_the_error_state(page: Page, lang: str) -> None:
     expect(status(page, "todo")).to_be_visible()
     # Wait for the recalculation that lists line B's problem: it grows the summary and moves the
     # Submit button, and a click during that swap can land beside the button.
-    expect(page.locator("#balance-status .problems li")).not_to_have_count(0)
+    expect(page.locator("#line-problems .problems li")).not_to_have_count(0)
     page.get_by_role("button", name=SUBMIT[lang]).click()
     expect(page.get_by_role("heading", name=NOT_SENT[lang])).to_be_visible()
 

@@ -270,7 +270,7 @@ def test_embedded_simulator_resizes_and_takes_a_submission(setup: Setup, watched
     assert opened_height > simulator_height
 
     # A one-step raise keeps the budget within the rule; htmx recalculates inside the frame.
-    amount = inside.get_by_role("spinbutton", name=line["program"], exact=True)
+    amount = inside.get_by_role("textbox", name=line["program"], exact=True)
     amount.fill(to_units_text(line["amount"] + line["step"]))
     amount.press("Tab")
     expect(inside.locator(".totals .delta").first).to_be_visible()

@@ -80,6 +80,12 @@ def adjustable_expense(budget: Budget, *, max_step: int | None = None) -> dict:
     return lines.row(0, named=True)
 
 
+def grouped(cents: int) -> str:
+    """An amount as the page's amount fields show it in English: 1700000000 -> "17,000,000"."""
+    whole, rest = divmod(cents, 100)
+    return f"{whole:,}" + (f".{rest:02d}" if rest else "")
+
+
 def units(cents: int) -> str:
     whole, rest = divmod(cents, 100)
     return str(whole) if rest == 0 else f"{whole}.{rest:02d}"

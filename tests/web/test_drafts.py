@@ -23,7 +23,7 @@ from tests.web.test_staff import sql
 @pytest.mark.parametrize(
     ("field", "typed", "message"),
     [
-        ("line", "NaN", "must be a plain number"),
+        ("line", "NaN", "must be an amount such as 17,000,000"),
         ("comment", "a\x00b", "must not contain control characters"),
         ("comment", "x" * 501, "is too long: at most 500 characters"),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
+from tests.web.conftest import SLUG, adjustable_expense, ballot_of, grouped, units
 
 
 def test_home_lists_open_budgets_default_first(client):
@@ -21,11 +21,14 @@ def test_simulator_shows_every_line_with_its_limits(client, budget):
     html = response.text
     assert f"<h1>{budget.title}</h1>" in html
     for line in budget.lines.filter(~budget.lines["locked"]).iter_rows(named=True):
-        number = re.search(rf'<input type="number"[^>]*id="n-{line["id"]}"[^>]*>', html, re.S)
-        assert number, line["id"]
-        tag = number.group(0)
+        slider = re.search(rf'<input type="range"[^>]*id="s-{line["id"]}"[^>]*>', html, re.S)
+        assert slider, line["id"]
+        tag = slider.group(0)
         assert f'min="{units(line["min"])}"' in tag and f'max="{units(line["max"])}"' in tag
         assert f'step="{units(line["step"])}"' in tag
+        assert f'aria-valuetext="${grouped(line["amount"])}"' in tag  # money, not bare digits
+        field = re.search(rf'<input type="text"[^>]*id="n-{line["id"]}"[^>]*>', html, re.S)
+        assert f'value="{grouped(line["amount"])}"' in field.group(0)  # grouped, as people read
         assert f'<label class="line-name" for="n-{line["id"]}">' in html
     for line in budget.lines.filter(budget.lines["locked"]).iter_rows(named=True):
         assert f'name="line.{line["id"]}"' not in html  # shown but not editable
@@ -57,7 +60,7 @@ def test_update_totals_without_javascript_keeps_the_values(client, budget):
     )
     assert response.status_code == 200
     assert "<html" in response.text
-    assert f'value="{units(raised)}"' in response.text
+    assert f'value="{grouped(raised)}"' in response.text
     assert ballot_of(response.text) == ballot_of(page)
 
 

@@ -16,7 +16,7 @@ from budget_sim import resources
 from budget_sim.settings import Settings
 from budget_sim.web import create_app
 from tests.conftest import TEST_HOSTS
-from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
+from tests.web.conftest import SLUG, adjustable_expense, ballot_of, grouped, units
 
 
 def stored(url: str, query: str) -> list[tuple]:
@@ -54,9 +54,9 @@ def test_spanish_recalculation_and_errors(client, budget, rows):
     form = {"ballot": ballot_of(page), "lang": "es", f"line.{line['id']}": units(line["max"])}
     fragment = client.post(f"/b/{SLUG}", data=form, headers={"HX-Request": "true"}).text
     assert "Para enviarlo, recorte el gasto o aumente los ingresos en" in fragment
-    refused = client.post(f"/b/{SLUG}/submit", data={**form, f"line.{line['id']}": "1,000"})
+    refused = client.post(f"/b/{SLUG}/submit", data={**form, f"line.{line['id']}": "1,0,0"})
     assert refused.status_code == 422
-    assert "debe ser un número simple" in refused.text
+    assert "debe ser una cantidad como 17,000,000" in refused.text
     assert "Su presupuesto aún no se envió" in refused.text
     assert rows.submissions() == 0
 
@@ -139,8 +139,8 @@ def test_reset_puts_lines_back_without_javascript(client, budget, target):
     }
     response = client.post(f"/b/{SLUG}", data=form)
     assert response.status_code == 200
-    field = re.search(rf'<input type="number"[^>]*id="n-{line["id"]}"[^>]*>', response.text, re.S)
-    assert f'value="{units(line["amount"])}"' in field.group(0)
+    field = re.search(rf'<input type="text"[^>]*id="n-{line["id"]}"[^>]*>', response.text, re.S)
+    assert f'value="{grouped(line["amount"])}"' in field.group(0)
     assert "Balanced: your budget meets the city's rule" in response.text
 
 
@@ -195,12 +195,13 @@ def test_consequence_text_follows_the_level(consequence_client):
     budget = client.app_state["budgets"][SLUG]
     line = budget.lines.row(0, named=True)
     page = client.get(f"/b/{SLUG}").text
-    assert re.search(rf'<p class="consequence" id="c-{line["id"]}"></p>', page)
+    # a polite live region, there from the start: screen readers announce what appears in it
+    assert re.search(rf'<p class="consequence" id="c-{line["id"]}" aria-live="polite"></p>', page)
     assert '<a href="https://www.cambridgema.gov/departments/budget" target="_blank"' in page
     cut = line["amount"] - line["amount"] * 6 // 100 // line["step"] * line["step"]
     form = {"ballot": ballot_of(page), f"line.{line['id']}": units(cut)}
     fragment = client.post(f"/b/{SLUG}", data=form, headers={"HX-Request": "true"}).text
-    swapped = rf'id="c-{line["id"]}" hx-swap-oob="true"><strong>What this means:</strong> '
+    swapped = rf'id="c-{line["id"]}" hx-swap-oob="innerHTML"><strong>What this means:</strong> '
     assert re.search(swapped + "Fewer classroom aides", fragment)
     spanish = client.post(f"/b/{SLUG}", data={**form, "lang": "es"}).text
     assert "Menos asistentes" in spanish
