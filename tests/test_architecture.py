@@ -24,7 +24,8 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "insights": ({"insights", "model", "money"}, {"polars"}),
     "demo": ({"model", "money"}, {"polars"}),
     "accounts": (set(), {"argon2"}),
-    "exports": (set(), {"polars", "xlsxwriter", "rustpy_xlsxwriter"}),
+    "exports": ({"xlsx_sheet"}, {"polars", "xlsxwriter"}),
+    "xlsx_sheet": (set(), {"polars"}),
     "charts": ({"money"}, {"altair", "vl_convert", "polars"}),
     "web": (
         {
