@@ -11,6 +11,7 @@ it. Small workbooks of several sheets (`to_xlsx_book`) use xlsxwriter in process
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import tempfile
@@ -138,4 +139,6 @@ def encode(frame: pl.DataFrame, fmt: str) -> bytes:
 
 
 if __name__ == "__main__":  # the child process of write_xlsx_file
+    if hasattr(os, "nice"):  # residents' requests come first: the download can wait a little
+        os.nice(10)
     _xlsx_from_parquet(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
