@@ -12,6 +12,7 @@ from budget_sim.data.package import load_package, load_package_files
 from budget_sim.model import Budget
 from budget_sim.settings import Settings
 from budget_sim.storage import Database
+from budget_sim.storage import headlines as headlines_db
 from budget_sim.storage import packages as packages_db
 from budget_sim.storage.exports import submissions_table
 from budget_sim.storage.submissions import stored_versions
@@ -69,5 +70,41 @@ def load_submissions(
         return submissions_table(
             database.read_engine, slug, line_ids, include_synthetic=include_synthetic
         )
+    finally:
+        database.dispose()
+
+
+def shown_amounts(database_url: str, budget: Budget, table: pl.DataFrame) -> dict[str, dict]:
+    """Per earlier version of `budget` that submissions in `table` were made against, the city's
+    amounts those residents were shown (insights compare each resident with them). A version
+    no longer stored is left out: its residents are compared with the current amounts."""
+    if "budget_version" not in table.columns:
+        return {}
+    versions = table["budget_version"].unique().drop_nulls().to_list()
+    found: dict[str, dict] = {}
+    database = Database(database_url)
+    try:
+        with database.reading() as session:
+            for version in versions:
+                if version == budget.version:
+                    continue
+                stored = packages_db.revision_of_version(session, budget.slug, version)
+                if stored is None:
+                    continue
+                earlier = load_package_files(
+                    budget.slug, stored.manifest, stored.lines_name, stored.lines
+                )
+                found[version] = dict(earlier.lines.select("id", "amount").iter_rows())
+    finally:
+        database.dispose()
+    return found
+
+
+def headline_method(database_url: str, slug: str) -> str | None:
+    """The method staff chose for budget `slug`'s headline (None: `insights.HEADLINE`)."""
+    database = Database(database_url)
+    try:
+        with database.reading() as session:
+            return headlines_db.chosen_method(session, slug)
     finally:
         database.dispose()

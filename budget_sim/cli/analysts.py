@@ -133,39 +133,70 @@ def _cents(value: float | None) -> int | None:
     return None if value is None or not math.isfinite(value) else round(value)
 
 
-def headline_json(table: Any, budget: Any, *, include_synthetic: bool) -> dict[str, Any]:
-    """The dashboard's headline figures: per spending line the city's amount, the headline
-    method's allocation and its 95% interval (cents), and per line the residents counted."""
-    from budget_sim import insights
-    from budget_sim.insights import dashboard
+def headline_json(
+    table: Any, budget: Any, *, include_synthetic: bool, database_url: str
+) -> dict[str, Any]:
+    """The dashboard's headline figures: the budget's headline method (staff's choice, else
+    insights.HEADLINE) and its truthful neighbour, per spending line with their 95% intervals
+    (cents), the residents counted (those who saw the line, each compared with the amount they
+    were shown), and the methods that differ from the headline by more than the intervals."""
+    from budget_sim import analysis, insights
+    from budget_sim.insights import dashboard, headline, report
 
-    method = insights.HEADLINE
-    stats = dashboard.line_table(table, budget.lines)
+    method = analysis.headline_method(database_url, budget.slug) or insights.HEADLINE
+    shown = analysis.shown_amounts(database_url, budget, table)
+    filters = report.Filters(include_synthetic=include_synthetic)
+    built = report.build(table, budget, filters, shown)
+    stats = built.tables["lines"]
     counted = dict(zip(stats["line_id"], stats["submissions"], strict=True))
-    whole = dashboard.whole_budget(table, budget.lines)
-    interval = dashboard.bootstrap_interval(table, budget.lines, method=method)
-    bounds = {row["line_id"]: row for row in interval.bounds.iter_rows(named=True)}
+    whole = built.tables.get("whole-budget", dashboard.whole_budget(table, budget.lines))
+    intervals = {
+        each: dashboard.bootstrap_interval(table, budget.lines, method=each)
+        for each in (method, headline.neighbour(method))
+    }
+    locked = set(budget.lines.filter(budget.lines["locked"])["id"].to_list())
+    figures = headline.headline_figures(
+        whole,
+        locked,
+        submissions=table.height,
+        method=method,
+        interval=intervals[method].bounds,
+        truthful_interval=intervals[headline.neighbour(method)].bounds,
+    )
     lines = []
-    for row in whole.iter_rows(named=True):
-        bound = bounds.get(row["line_id"], {})
+    for row in figures.rows.iter_rows(named=True):
         lines.append(
             {
                 "line_id": row["line_id"],
                 "department": row["department"],
                 "program": row["program"],
+                "locked": row["locked"],
                 "city_cents": row["city"],
-                "headline_cents": _cents(row.get(method)),
-                "low_cents": _cents(bound.get("low")),
-                "high_cents": _cents(bound.get("high")),
+                "headline_cents": _cents(row["headline"]),
+                "low_cents": _cents(row["low"]),
+                "high_cents": _cents(row["high"]),
+                "truthful_cents": _cents(row["truthful"]),
+                "truthful_low_cents": _cents(row["truthful_low"]),
+                "truthful_high_cents": _cents(row["truthful_high"]),
                 "n": counted.get(row["line_id"], 0),
+                "differs": [
+                    {"method": d.method, "cents": _cents(d.amount), "above": d.above}
+                    for d in figures.notes.get(row["line_id"], [])
+                ],
             }
         )
+    interval = intervals[method]
     return {
         "budget": budget.slug,
         "currency": budget.currency,
         "submissions": table.height,
+        "whole_budget_counted": built.whole_counted,
         "include_synthetic": include_synthetic,
         "method": method,
+        "method_label": figures.label,
+        "truthful": figures.truthful,
+        "truthful_label": figures.truthful_label,
+        "revisions": dashboard.per_revision(table, budget.version),
         "interval": {
             "level": 0.95,
             "how": interval.method,

@@ -218,6 +218,7 @@ def demo(ctx: click.Context, slug: str, residents: int, seed: int | None, batch:
 def insights(ctx: click.Context, slug: str, include_synthetic: bool, as_json: bool) -> None:
     """Per line of budget SLUG: the city's amount, submissions, mean, median, raising, cutting;
     with --json, the dashboard's headline figures with their n and intervals."""
+    from budget_sim.analysis import shown_amounts
     from budget_sim.insights.dashboard import line_table
     from budget_sim.money import format_money
     from budget_sim.storage import Database
@@ -235,9 +236,13 @@ def insights(ctx: click.Context, slug: str, include_synthetic: bool, as_json: bo
     if as_json:
         from budget_sim.cli.analysts import headline_json, print_json
 
-        print_json(headline_json(table, budget, include_synthetic=include_synthetic))
+        url = settings_of(ctx).database_url
+        print_json(
+            headline_json(table, budget, include_synthetic=include_synthetic, database_url=url)
+        )
         return
-    stats = line_table(table, budget.lines)
+    shown = shown_amounts(settings_of(ctx).database_url, budget, table)
+    stats = line_table(table, budget.lines, shown=shown)
     elapsed = time.perf_counter() - started
     which = "including synthetic" if include_synthetic else "synthetic excluded"
     count = f"{table.height:,} submissions ({which})"

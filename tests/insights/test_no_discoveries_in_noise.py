@@ -136,6 +136,15 @@ def test_unrelated_lines_show_no_trade_off_over_several_seeds():
         assert tradeoffs.strongest(table, lines, pairs=pairs).is_empty(), seed
 
 
+@pytest.mark.parametrize("seed", [1022, 1026, 1035, 1040])
+def test_heavy_tailed_noise_that_fooled_the_fisher_test_lists_nothing(seed):
+    """Noise tables where a few residents moved two rare lines a lot: the Fisher z test alone
+    listed a pair in each of these (28 of 400 such tables, 7%: benchmarks/tradeoff_noise.py);
+    the self-normalised statistic keeps the 5% the control promises."""
+    table, lines = unrelated_lines(4000, seed)
+    assert tradeoffs.strongest(table, lines).is_empty()
+
+
 def test_a_real_trade_off_is_still_found():
     table, lines = unrelated_lines(4000, 0, planted=True)
     found = tradeoffs.strongest(table, lines)

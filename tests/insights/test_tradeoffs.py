@@ -123,7 +123,10 @@ def test_forty_lines_of_many_submissions_stay_fast():
     )
     started = time.perf_counter()
     result = tradeoffs.strongest(frame, lines)
-    assert time.perf_counter() - started < 2.0  # 200k rows here; 1M take ~0.4 s (see module)
+    # A guard against a pathological slowdown only (a pair at a time took minutes), loose enough
+    # for a shared 2-core machine under load (3.1 s seen at load 18); the figures are measured
+    # by benchmarks/insights_scale.py.
+    assert time.perf_counter() - started < 8.0
     assert result.height == 10 and (result["correlation"] > 0).all()
 
 

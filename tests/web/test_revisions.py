@@ -100,3 +100,20 @@ def test_exports_carry_the_revision_and_keep_removed_lines(revised):
     assert first["revision"] == 1 and first["removed_amounts_cents"] == {"library": 200_000_00}
     assert last["revision"] == 2 and last["removed_amounts_cents"] == {}
     assert last["amounts_cents"]["climate"] == 101_000_00
+
+
+def test_the_command_line_figures_follow_the_revisions_too(revised, settings):
+    import json
+
+    from tests.test_cli import run
+
+    data = json.loads(run(settings, "insights", SLUG, "--json").stdout)
+    rows = {row["line_id"]: row for row in data["lines"]}
+    assert rows["fire"]["n"] == 13 and rows["climate"]["n"] == 3
+    assert data["whole_budget_counted"] == 3  # only they had every current spending line
+    assert [r["submissions"] for r in data["revisions"]] == [10, 3]
+    assert data["truthful"] != data["method"] and rows["fire"]["truthful_cents"] is not None
+    table = run(settings, "insights", SLUG).stdout
+    fire = next(line for line in table.splitlines() if "Fire" in line)
+    # raised by 2 of 13 against what they were shown, cut by none (not "cut by 10 of 13")
+    assert fire.split()[-2:] == ["15%", "0%"], fire
