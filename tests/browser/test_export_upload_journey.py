@@ -72,9 +72,9 @@ def test_an_admin_maps_a_city_export_publishes_it_and_a_resident_submits(
         open_every_department(page)
         status = page.locator("#balance-status")
         # Brücken moves in steps of $12,000, Gewerbesteuer of $15,000; tolerance $7,500.
-        page.get_by_role("spinbutton", name="Brücken", exact=True).fill("1270577.90")
+        page.get_by_role("textbox", name="Brücken", exact=True).fill("1270577.90")
         expect(status).to_contain_text("To submit, cut spending or raise revenue by")
-        page.get_by_role("spinbutton", name="Gewerbesteuer", exact=True).fill("1530000")
+        page.get_by_role("textbox", name="Gewerbesteuer", exact=True).fill("1530000")
         expect(status).to_contain_text("Balanced")
         page.screenshot(path=str(tmp_path / "resident-balanced.png"), full_page=True)
         page.get_by_role("button", name="Submit my budget").click()
