@@ -21,6 +21,7 @@ from tests.browser.resident import (
     DESKTOP,
     PHONE,
     assert_accessible,
+    grouped,
     open_department,
     open_every_department,
     watching,
@@ -87,7 +88,7 @@ def test_switching_language_keeps_the_plan(browser: Browser, server: Server) -> 
     with watching(browser, viewport=PHONE, has_touch=True) as watched:
         page = watched.page
         page.goto(f"{server.url}/b/chicago-fy2026")
-        chosen = to_units_text(FINES["amount"] + FINES["step"])
+        chosen = grouped(FINES["amount"] + FINES["step"])  # as the field shows it
         open_department(page, FINES["id"])
         page.locator(f"#n-{FINES['id']}").fill(chosen)
         page.locator("#k-overall").fill("Primera línea\nSegunda línea")
@@ -107,11 +108,11 @@ def test_reset_all_asks_and_can_be_undone_and_leaving_asks_first(
         page.goto(f"{server.url}/b/oakland-fy2023")
         amount = page.locator(f"#n-{ZOO['id']}")
         open_department(page, ZOO["id"])
-        chosen = to_units_text(ZOO["amount"] + ZOO["step"])
+        chosen = grouped(ZOO["amount"] + ZOO["step"])  # as the field shows it
         amount.fill(chosen)
         page.get_by_text("Reset all to the city's budget").click()
         page.get_by_role("button", name="Yes, reset every line").click()
-        expect(amount).to_have_value(to_units_text(ZOO["amount"]))
+        expect(amount).to_have_value(grouped(ZOO["amount"]))
         page.get_by_role("button", name="Undo").click()
         expect(amount).to_have_value(chosen)
         dialogs = []
