@@ -3,7 +3,8 @@
 Every XLSX library we measured writes cell by cell (rustpy-xlsxwriter 19-60 s for 100,000 × 117
 cells on this machine, xlsxwriter in constant-memory mode 63 s). Here each block of rows becomes
 SpreadsheetML text in one vectorised Polars expression (Rust, all cores) and is deflated at level
-1 into the ZIP as it comes: 7 s for the same sheet, memory bounded by one block.
+1 into the ZIP as it comes: 12 s for the same sheet at load 5, 5.5 s for the whole 100,000-row
+download on a quiet machine (BENCHMARKS.md, "Exports at scale"), memory bounded by one block.
 
 Cells carry no `r` reference (optional in ECMA-376 §18.3.1.4; a null is an empty `<c/>` so the
 columns stay in place). Money (Decimal) is written as its exact decimal text with the format
@@ -13,6 +14,7 @@ escaped, with the characters XML 1.0 forbids removed, so no cell is ever a formu
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -85,8 +87,10 @@ SHEET_START = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 SHEET_END = "</sheetData></worksheet>"
 
 
-def _text_cell(value: str) -> str:
-    return f'<c t="inlineStr" s="{HEADER}"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+def _header_cell(name: str) -> str:
+    """A bold header cell, with the same characters dropped as in text cells."""
+    text = escape(re.sub(FORBIDDEN_IN_XML, "", name)[:EXCEL_TEXT_MAX])
+    return f'<c t="inlineStr" s="{HEADER}"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def _number(expression: pl.Expr, style: int) -> pl.Expr:
@@ -132,7 +136,7 @@ def _cell(name: str, dtype: pl.DataType) -> pl.Expr:
 def write_sheet(frame: pl.DataFrame, target: Path, sheet: str) -> None:
     """Write `frame` (header row, then one row per frame row) as the only sheet of an XLSX at
     `target`, named `sheet` (already valid for Excel), with the header row frozen."""
-    header = "<row>" + "".join(_text_cell(str(name)) for name in frame.columns) + "</row>"
+    header = "<row>" + "".join(_header_cell(str(name)) for name in frame.columns) + "</row>"
     cells = [_cell(name, dtype) for name, dtype in frame.schema.items()]
     rows = pl.concat_str([pl.lit("<row>"), *cells, pl.lit("</row>")]).str.join("")
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:

@@ -51,6 +51,16 @@ def test_every_value_reads_back_as_written(tmp_path):
     assert comments[2] == "bellend"  # a character XML cannot hold is dropped, not the cell
 
 
+def test_a_header_with_a_character_xml_cannot_hold_still_opens(tmp_path):
+    """Column names come from budgets and questions: one with a control character is written
+    without it, not as a workbook Excel refuses to open."""
+    target = tmp_path / "out.xlsx"
+    xlsx_sheet.write_sheet(pl.DataFrame({"answer.why\x0bnot <this>": ["yes"]}), target, "data")
+    back = pl.read_excel(target)
+    assert back.columns == ["answer.whynot <this>"]
+    assert back.row(0) == ("yes",)
+
+
 def test_the_sheet_has_no_formula_and_a_frozen_header(tmp_path):
     target = tmp_path / "out.xlsx"
     xlsx_sheet.write_sheet(_frame(), target, "data")
