@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
+# Debian's Chromium for the browser benchmarks (Playwright cannot fetch its own here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass(frozen=True)

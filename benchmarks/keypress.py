@@ -17,18 +17,19 @@ import signal
 import statistics
 import sys
 
-from _common import HOST, VENV_BIN, free_port, git_state, running_server, temporary_instance
+from _common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOST,
+    VENV_BIN,
+    free_port,
+    git_state,
+    running_server,
+    temporary_instance,
+)
 from playwright.sync_api import sync_playwright
 
 PAGES = ("/b/cambridge-fy2026", "/b/oakland-fy2023", "/b/chicago-fy2026")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RECORD = """() => {
   window.__times = [];
   document.addEventListener("keydown", () => { window.__down = performance.now(); }, true);

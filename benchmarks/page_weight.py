@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from _common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     HOST,
     VENV_BIN,
     free_port,
@@ -39,14 +41,6 @@ PAGES = (
     "/b/philadelphia-fy2024?lang=es",
 )
 BUDGET_BYTES = 100 * 1024  # "under 100 KB transferred in total on first load"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass
