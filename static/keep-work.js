@@ -101,14 +101,13 @@
       var last = null;
       before.forEach(function (pair) {
         pair[0].value = pair[1];
-        var slider = document.getElementById(pair[0].getAttribute("data-pair"));
-        if (slider) slider.value = pair[1];
+        // simulator.js moves the field's slider to the amount typed ("1,806,729" included).
+        pair[0].dispatchEvent(new Event("input", { bubbles: true }));
         last = pair[0];
       });
       before = null;
       undo.firstElementChild.hidden = true;
       if (last) {
-        last.dispatchEvent(new Event("input", { bubbles: true }));
         last.dispatchEvent(new Event("change", { bubbles: true }));
         last.focus();
       }

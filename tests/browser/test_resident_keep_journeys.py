@@ -110,11 +110,24 @@ def test_reset_all_asks_and_can_be_undone_and_leaving_asks_first(
         open_department(page, ZOO["id"])
         chosen = grouped(ZOO["amount"] + ZOO["step"])  # as the field shows it
         amount.fill(chosen)
+        other = OAKLAND.lines.filter(
+            (pl.col("department") == ZOO["department"])
+            & (pl.col("id") != ZOO["id"])
+            & ~pl.col("locked")
+            & (pl.col("amount") + pl.col("step") <= pl.col("max"))
+        ).row(0, named=True)
+        other_value = other["amount"] + other["step"]
+        page.locator(f"#n-{other['id']}").fill(grouped(other_value))
         page.get_by_text("Reset all to the city's budget").click()
         page.get_by_role("button", name="Yes, reset every line").click()
         expect(amount).to_have_value(grouped(ZOO["amount"]))
         page.get_by_role("button", name="Undo").click()
         expect(amount).to_have_value(chosen)
+        # Every line comes back, its slider with it (not only the last one put back).
+        expect(page.locator(f"#n-{other['id']}")).to_have_value(grouped(other_value))
+        restored = {ZOO["id"]: ZOO["amount"] + ZOO["step"], other["id"]: other_value}
+        for line_id, cents in restored.items():
+            assert float(page.locator(f"#s-{line_id}").input_value()) * 100 == cents, line_id
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
         page.locator(".brand").click()  # leaving with a change not sent: the browser asks
