@@ -50,6 +50,7 @@ ALLOWED: dict[str, tuple[set[str], set[str]]] = {
             "starlette",
             "jinja2",
             "jinja2_fragments",
+            "markupsafe",  # Jinja's own escaping, for the translation callables
             "itsdangerous",
             "polars",
             "pydantic",

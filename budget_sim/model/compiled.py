@@ -49,6 +49,7 @@ class CompiledBudget:
     amounts: tuple[int, ...]  # the city's amount per line
     with_consequences: tuple[int, ...]  # positions of the lines that have consequence texts
     group_base: tuple[int, ...]  # the city's total per group
+    city_departments: tuple[DepartmentTotal, ...]  # the groups' totals, nothing moved
     spending: int  # the city's totals, cents
     revenue: int
     revenue_lines: int
@@ -121,6 +122,10 @@ def compile_budget(budget: Budget) -> CompiledBudget:
         amounts=tuple(line.amount for line in lines),
         with_consequences=tuple(i for i, line in enumerate(lines) if line.consequences),
         group_base=tuple(group_base),
+        city_departments=tuple(
+            DepartmentTotal(name, kind, total, total)
+            for (name, kind), total in zip(groups, group_base, strict=True)
+        ),
         spending=sum(line.amount for line in lines if line.kind != "revenue"),
         revenue=sum(line.amount for line in revenue),
         revenue_lines=len(revenue),
@@ -179,6 +184,7 @@ def evaluate(budget: Budget, plan: Plan, compiled: CompiledBudget | None = None)
             moved[position] = (proposed, line.amount if line_problems(line, proposed) else proposed)
     spending, revenue, tax_change = compiled.spending, compiled.revenue, 0
     group_counted = list(compiled.group_base)
+    departments = list(compiled.city_departments)  # replaced below where a line moved
     for position in sorted(moved):  # the budget's order, for the violations
         line = lines[position]
         proposed, value = moved[position]
@@ -193,6 +199,11 @@ def evaluate(budget: Budget, plan: Plan, compiled: CompiledBudget | None = None)
                 tax_change += value - line.amount
         else:
             spending += value - line.amount
+    for group in {lines[position].group for position in moved}:
+        name, kind = compiled.groups[group]
+        departments[group] = DepartmentTotal(
+            name, kind, compiled.group_base[group], group_counted[group]
+        )
     fixed_envelope = compiled.revenue_lines == 0
     baseline_revenue = compiled.revenue
     if fixed_envelope:
@@ -208,10 +219,7 @@ def evaluate(budget: Budget, plan: Plan, compiled: CompiledBudget | None = None)
         fixed_envelope=fixed_envelope,
         gap=balance_gap(budget.rules.balance, budget.rules.tolerance, revenue - spending),
         household_impact=household_impact,
-        departments=tuple(
-            DepartmentTotal(name, kind, compiled.group_base[i], group_counted[i])
-            for i, (name, kind) in enumerate(compiled.groups)
-        ),
+        departments=tuple(departments),
     )
     balance = balance_violation(summary)
     if balance:

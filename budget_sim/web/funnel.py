@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from starlette.requests import Request
 
-from budget_sim.model import Budget
+from budget_sim.model import Budget, compile_budget
 from budget_sim.storage.funnel import Event
 from budget_sim.web.ballots import BallotSigner, ExpiredBallot, ForgedBallot
 
@@ -56,7 +56,7 @@ def record(
     key = _key_of(request.state.ballots, token, budget.slug)
     if key is None:
         return
-    if line_id is not None and all(rule[0] != line_id for rule in budget.line_rules):
+    if line_id is not None and line_id not in compile_budget(budget).index:
         line_id = None
     known = {q.id: {o.id for o in q.options} for q in budget.questions}
     given = {q: o for q, o in (answers or {}).items() if o in known.get(q, ())}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -63,15 +63,20 @@ class Formatter:
     lang: str = "en"
     country: str = "US"
     currency: str = "USD"
+    _style: _Style = field(init=False, repr=False, compare=False)
 
     @property
     def locale(self) -> Locale:
         return _locale(self.lang, self.country)
 
+    def __post_init__(self) -> None:  # the locale's signs, looked up once per formatter
+        object.__setattr__(self, "_style", _style_of(self.lang, self.country, self.currency))
+
     def money(self, cents: int) -> str:
         """Whole currency units: 123456789 -> "$1,234,568"."""
         units = (abs(cents) + CENTS_PER_UNIT // 2) // CENTS_PER_UNIT
-        text = _whole_money(self.lang, self.country, self.currency, units)
+        style = self._style
+        text = f"{style.money_before}{style.grouped(units)}{style.money_after}"
         return f"-{text}" if cents < 0 and units else text
 
     def signed(self, cents: int) -> str:
@@ -85,41 +90,42 @@ class Formatter:
         units = abs(cents) / CENTS_PER_UNIT
         for size, suffix in ((1e9, "B"), (1e6, "M")):
             if units >= size:
-                number = _decimal_text(self.lang, self.country, units / size)
+                style = self._style
+                number = style.decimal_text(units / size)
                 sign = "-" if cents < 0 else ""
                 if self.lang == "es":  # Spanish writes millardos/millones in full
                     word = "mil millones" if suffix == "B" else "millones"
-                    return f"{sign}{self.symbol}{number} {word}"
-                return f"{sign}{self.symbol}{number}{suffix}"
+                    return f"{sign}{style.symbol}{number} {word}"
+                return f"{sign}{style.symbol}{number}{suffix}"
         return self.money(cents)
 
     def amount_text(self, cents: int) -> str:
         """What an amount field shows: digits grouped the local way, no symbol, cents only when
         there are some: 1700000000 -> "17,000,000", 123450 -> "1,234.50"."""
-        _, group, _ = _money_parts(self.lang, self.country, self.currency)
+        style = self._style
         units, rest = divmod(abs(cents), CENTS_PER_UNIT)
-        text = f"{units:,}".replace(",", group)
+        text = style.grouped(units)
         if rest:
-            text += f"{self.decimal_sign}{rest:02d}"
+            text += f"{style.decimal}{rest:02d}"
         return f"-{text}" if cents < 0 else text
 
     @property
     def decimal_sign(self) -> str:
-        return self.locale.number_symbols["latn"]["decimal"]
+        return self._style.decimal
 
     @property
     def group_sign(self) -> str:
-        return _money_parts(self.lang, self.country, self.currency)[1]
+        return self._style.group
 
     @property
     def money_pattern(self) -> str:
         """Money with "#" for the grouped figure ("$#", "# US$"), for the page's script."""
-        pattern, _, symbol = _money_parts(self.lang, self.country, self.currency)
-        return pattern.replace("#,##0", "#").replace("¤", symbol)
+        style = self._style
+        return f"{style.money_before}#{style.money_after}"
 
     @property
     def symbol(self) -> str:
-        return self.locale.currency_symbols.get(self.currency, self.currency)
+        return self._style.symbol
 
     def datetime(self, moment: datetime) -> str:
         """A moment in UTC, written the local way: "November 23, 2026, 7:40 PM UTC"."""
@@ -133,13 +139,13 @@ class Formatter:
 
     def share(self, fraction: float) -> str:
         """A part of a whole: 0.2234 -> "22.3%" ("22,3 %" in Spanish)."""
-        return _percent_text(self.lang, self.country, fraction * 100, signed=False)
+        return self._style.percent_text(fraction * 100, signed=False)
 
     def percent(self, change: int, base: int) -> str:
         """A change against its base: "+4.8%", "-2.0%", "0%"."""
         if base == 0 or change == 0:
-            return _percent_text(self.lang, self.country, 0, signed=False, digits=0)
-        return _percent_text(self.lang, self.country, change / abs(base) * 100, signed=True)
+            return self._style.percent_text(0, signed=False, digits=0)
+        return self._style.percent_text(change / abs(base) * 100, signed=True)
 
 
 @cache
@@ -150,56 +156,58 @@ def _locale(lang: str, country: str) -> Locale:
         return Locale.parse(lang)
 
 
+@dataclass(frozen=True)
+class _Style:
+    """A locale's signs and patterns, read from Babel once: Babel parses its patterns again on
+    every format call, and a recalculation writes dozens of amounts and shares."""
+
+    decimal: str  # "." or ","
+    group: str  # "," or "." or a narrow no-break space
+    percent_before: str  # text around a percent figure: "", "%" / "%", " %" ...
+    percent_after: str
+    money_before: str  # text around a grouped whole amount: "$", "" / "", " US$" ...
+    money_after: str
+    symbol: str  # "$", "US$", "€"
+
+    def grouped(self, units: int) -> str:
+        text = f"{units:,}"
+        return text if self.group == "," else text.replace(",", self.group)
+
+    def decimal_text(self, value: float, digits: int = 1) -> str:
+        text = f"{value:,.{digits}f}"
+        if self.decimal == "." and self.group == ",":
+            return text
+        return text.replace(",", "\0").replace(".", self.decimal).replace("\0", self.group)
+
+    def percent_text(self, value: float, *, signed: bool, digits: int = 1) -> str:
+        rounded = round(value, digits)
+        sign = ("+" if rounded > 0 else "-" if rounded < 0 else "") if signed else ""
+        if not signed and rounded < 0:
+            sign = "-"
+        number = self.decimal_text(abs(rounded), digits)
+        return f"{sign}{self.percent_before}{number}{self.percent_after}"
+
+
 @cache
-def _number_parts(lang: str, country: str) -> tuple[str, str, str, str]:
-    """(decimal sign, group sign, text before and after a percent figure) of a locale, read
-    once: Babel parses its patterns again on every format_percent call, and a recalculation
-    writes dozens of shares."""
+def _style_of(lang: str, country: str, currency: str) -> _Style:
     locale = _locale(lang, country)
     symbols = locale.number_symbols["latn"]
     sample = format_percent(0.5, format="#,##0%", locale=locale)  # "50%", "50 %", "%50"
-    before, _, after = sample.partition("50")
-    return symbols["decimal"], symbols["group"], before, after
-
-
-def _decimal_text(lang: str, country: str, value: float, digits: int = 1) -> str:
-    decimal, group, _, _ = _number_parts(lang, country)
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
-
-
-def _percent_text(
-    lang: str, country: str, value: float, *, signed: bool, digits: int = 1
-) -> str:
-    _, _, before, after = _number_parts(lang, country)
-    rounded = round(value, digits)
-    sign = ("+" if rounded > 0 else "-" if rounded < 0 else "") if signed else ""
-    if not signed and rounded < 0:
-        sign = "-"
-    return f"{sign}{before}{_decimal_text(lang, country, abs(rounded), digits)}{after}"
-
-
-def _whole_money(lang: str, country: str, currency: str, units: int) -> str:
-    """Babel's currency pattern for the locale, applied by hand: format_currency re-reads the
-    locale data on every call, and a page formats hundreds of amounts."""
-    pattern, group, symbol = _money_parts(lang, country, currency)
-    return pattern.replace("#,##0", f"{units:,}".replace(",", group)).replace("¤", symbol)
-
-
-@cache
-def _money_parts(lang: str, country: str, currency: str) -> tuple[str, str, str]:
-    locale = _locale(lang, country)
-    pattern = _whole_pattern(locale)
+    percent_before, _, percent_after = sample.partition("50")
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
     if "#,##0" not in pattern:  # a pattern grouped otherwise (e.g. lakhs): plain grouping
         pattern = "¤#,##0"
     symbol = locale.currency_symbols.get(currency, currency)
-    return pattern, locale.number_symbols["latn"]["group"], symbol
-
-
-@cache
-def _whole_pattern(locale: Locale) -> str:
-    pattern = locale.currency_formats["standard"].pattern.split(";")[0]
-    return pattern.replace(".00", "")
+    money_before, _, money_after = pattern.replace("¤", symbol).partition("#,##0")
+    return _Style(
+        decimal=symbols["decimal"],
+        group=symbols["group"],
+        percent_before=percent_before,
+        percent_after=percent_after,
+        money_before=money_before,
+        money_after=money_after,
+        symbol=symbol,
+    )
 
 
 _ENGLISH = NullTranslations()

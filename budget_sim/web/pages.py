@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from budget_sim.forms import ANSWER_PREFIX, COMMENT_PREFIX, LINE_PREFIX, OVERALL_COMMENT, ParsedForm
 from budget_sim.model import (
@@ -77,19 +78,24 @@ class Problem:
     line_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ChartRow:
+class ChartRow(NamedTuple):
     """One bar pair of "where the money goes": a department's share of all spending, with its
-    figures already written in the resident's language (a recalculation redraws every row)."""
+    figures already written in the resident's language (a recalculation redraws every row, so
+    each cell is one string: the template escapes a few values instead of dozens)."""
 
     name: str
-    city: str  # "$319.1M"
-    yours: str
     city_share: str  # "42.0%"
     your_share: str
-    change: str  # "+$810,000", or "" when unchanged
     city_width: str  # bar lengths, 0-100 of the longest bar
     your_width: str
+    city_text: str  # the table's cells: "$319.1M (42.0%)"
+    your_text: str  # "$319.3M (42.0%) +$270,000"
+
+
+@dataclass(frozen=True)
+class Chart:
+    rows: tuple[ChartRow, ...] = ()
+    label: str = ""  # the rows in words, for the picture's name: "Police 42.0%, 42.1%; ..."
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class SimulatorPage:
     answers: Mapping[str, str]
     comments: Mapping[str, str]  # line id ("" for the whole budget) -> the resident's comment
     problems: tuple[Problem, ...] = ()  # everything to fix but the balance, naming its field
-    chart: tuple[ChartRow, ...] = ()  # where the money goes: the city's shares and yours
+    chart: Chart = Chart()  # where the money goes: the city's shares and yours
     fragment: bool = False  # only the summary: departments hold just the lines to refresh
     notice: str | None = None  # a page-level message (expired ballot, reused ballot...)
     draft_link: str | None = None  # the link of the saved draft being shown
@@ -166,7 +172,7 @@ def _field_label(name: str, budget: Budget, lines: Mapping[str, CompiledLine]) -
     return "simulator", name
 
 
-def _chart(summary: Summary) -> tuple[ChartRow, ...]:
+def _chart(summary: Summary) -> Chart:
     """The largest spending departments one by one (by the city's amount), then the rest."""
     spending = [d for d in summary.departments if d.kind == "expense"]
     city_total, your_total = summary.baseline_spending or 1, summary.spending or 1
@@ -178,21 +184,25 @@ def _chart(summary: Summary) -> tuple[ChartRow, ...]:
         name = gettext("%(count)s other departments") % {"count": len(rest)}
         parts.append((name, sum(d.baseline for d in rest), sum(d.proposed for d in rest)))
     shares = [(city / city_total, yours / your_total) for _, city, yours in parts]
-    longest = max((max(pair) for pair in shares), default=0) or 1
+    widest = 100 / (max((max(pair) for pair in shares), default=0) or 1)
     fmt = formatter()
-    return tuple(
-        ChartRow(
-            name=name,
-            city=fmt.compact(city),
-            yours=fmt.compact(yours),
-            city_share=fmt.share(city_share),
-            your_share=fmt.share(your_share),
-            change=fmt.signed(yours - city) if yours != city else "",
-            city_width=f"{city_share / longest * 100:.2f}",
-            your_width=f"{your_share / longest * 100:.2f}",
+    rows = []
+    for (name, city, yours), (city_share, your_share) in zip(parts, shares, strict=True):
+        city_percent, your_percent = fmt.share(city_share), fmt.share(your_share)
+        change = f" {fmt.signed(yours - city)}" if yours != city else ""
+        rows.append(
+            ChartRow(
+                name=name,
+                city_share=city_percent,
+                your_share=your_percent,
+                city_width=f"{city_share * widest:.2f}",
+                your_width=f"{your_share * widest:.2f}",
+                city_text=f"{fmt.compact(city)} ({city_percent})",
+                your_text=f"{fmt.compact(yours)} ({your_percent}){change}",
+            )
         )
-        for (name, city, yours), (city_share, your_share) in zip(parts, shares, strict=True)
-    )
+    label = "; ".join(f"{row.name} {row.city_share}, {row.your_share}" for row in rows)
+    return Chart(rows=tuple(rows), label=f"{label}." if label else "")
 
 
 def simulator_page(

@@ -42,7 +42,6 @@ from budget_sim.web.urls import absolute, link_for, path_for
 from budget_sim.web.windows import now, resident_notice
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-SUMMARY_BLOCKS = ["summary", "department_totals"]
 RECEIPT_BIGGEST = 5  # the receipt opens with the resident's largest changes
 
 
@@ -201,7 +200,7 @@ async def recalculate(request: Request) -> Response:
             request,
             "resident/simulator.html",
             {"page": page, "display": display, "fragment": True},
-            block_names=SUMMARY_BLOCKS,
+            block_name="summary",
             status_code=status,
             headers=_resident_headers(budget),
         )
