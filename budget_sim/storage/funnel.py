@@ -4,8 +4,11 @@ page; deleted once older than the retention period.
 
 A request only appends a tuple to a list (well under a microsecond); `FunnelWriter` stores what
 has queued once a second (or sooner past `max_batch`), in one INSERT, and then deletes a batch of
-events past retention. Events still queued when a process is killed are lost (they are
-statistics, not votes); a clean stop writes them first."""
+events past retention. A resident dragging a slider recalculates several times a second: those
+"change" events of one ballot, queued one after another, are stored as one (the funnel reads of
+them only whether any was within the rules, the last line and the last answers), so the table
+grows by residents, not by key presses. Events still queued when a process is killed are lost
+(they are statistics, not votes); a clean stop writes them first."""
 
 from __future__ import annotations
 
@@ -46,6 +49,19 @@ class Event:
     within: bool = False
     line_id: str | None = None
     answers: str = "{}"
+
+    def merged(self, later: Event) -> Event:
+        """This "change" event and a `later` one of the same ballot, as the funnel reads them:
+        the first moment, within the rules if either was, the last line and answers given."""
+        return Event(
+            budget_slug=self.budget_slug,
+            ballot=self.ballot,
+            kind=self.kind,
+            at=self.at,
+            within=self.within or later.within,
+            line_id=later.line_id or self.line_id,
+            answers=later.answers if later.answers != "{}" else self.answers,
+        )
 
     def row(self) -> dict:
         return {
@@ -111,13 +127,21 @@ class FunnelWriter:
         self.interval, self.max_batch = interval, max_batch
         self.written = 0  # events stored since start
         self._queue: list[Event] = []
+        self._latest: dict[tuple[str, str], int] = {}  # (budget, ballot) -> its last in _queue
         self._full = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._thread = None if database.sqlite else ThreadPoolExecutor(1, "funnel writer")
 
     def record(self, event: Event) -> None:
-        """Queue an event (never waits, never fails the request)."""
+        """Queue an event (never waits, never fails the request); a "change" right after
+        another of the same ballot is folded into it."""
+        key = (event.budget_slug, event.ballot)
+        latest = self._latest.get(key)
+        if event.kind == "change" and latest is not None and self._queue[latest].kind == "change":
+            self._queue[latest] = self._queue[latest].merged(event)
+            return
+        self._latest[key] = len(self._queue)
         self._queue.append(event)
         if len(self._queue) >= self.max_batch:
             self._full.set()
@@ -128,7 +152,7 @@ class FunnelWriter:
 
     async def flush(self) -> None:
         """Store what is queued now (and purge a batch of old events)."""
-        batch, self._queue = self._queue, []
+        batch, self._queue, self._latest = self._queue, [], {}
         now = datetime.now(UTC)
         if self._thread is None:
             pause = 0.0005

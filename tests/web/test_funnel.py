@@ -223,3 +223,58 @@ def test_the_privacy_page_says_what_is_kept_in_both_languages(client, query, tit
     assert title in page.text and days in page.text
     simulator = client.get(f"/b/{SLUG}{query}").text
     assert f'href="/privacy{query}"' in simulator  # linked from the resident page's footer
+
+
+def test_a_run_of_recalculations_is_stored_as_one_event_the_funnel_reads_the_same(database_url):
+    """Key presses of one ballot fold into one "change" row; what the funnel computes per
+    ballot (changed, within, last line, answers, stage, first moment) is what it computes from
+    every event, for random sequences of several ballots interleaved."""
+    import asyncio
+    import random
+
+    from budget_sim.insights.funnel import per_ballot
+    from budget_sim.storage.funnel import FunnelWriter, load_events
+
+    rng = random.Random(11)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    sent: list[Event] = []
+    for step in range(400):
+        ballot = rng.choice("abcde") * 64
+        kind = rng.choices(["change", "opened", "refused", "submitted"], [20, 1, 1, 1])[0]
+        sent.append(
+            Event(
+                SLUG,
+                ballot,
+                kind,
+                start + timedelta(seconds=step),
+                within=rng.random() < 0.3,
+                line_id=rng.choice([None, "police", "parks", "library"]),
+                answers=rng.choice(["{}", '{"age": "18-34"}', '{"age": "65+"}']),
+            )
+        )
+    database = Database(database_url)
+
+    async def store() -> int:
+        writer = FunnelWriter(database, retention_days=3650)
+        for event in sent:
+            writer.record(event)
+        await writer.flush()
+        return writer.written
+
+    written = asyncio.run(store())
+    with database.reading() as session:
+        stored = load_events(session, SLUG)
+    database.dispose()
+    every = pl.DataFrame(
+        [(e.ballot, e.kind, e.at, e.within, e.line_id, e.answers) for e in sent],
+        schema=stored.schema,
+        orient="row",
+    )
+    assert written == stored.height < len(sent) // 3  # folded: far fewer rows than key presses
+    assert stored.filter(pl.col("kind") != "change").height == every.filter(
+        pl.col("kind") != "change"
+    ).height
+    columns = ["ballot", "first_at", "changed", "within", "refused", "submitted_at"]
+    columns += ["answers", "last_line", "stage"]
+    ours, theirs = per_ballot(stored).sort("ballot"), per_ballot(every).sort("ballot")
+    assert ours.select(columns).equals(theirs.select(columns))
