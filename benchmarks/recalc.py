@@ -18,10 +18,11 @@ blank comments (Oakland: 5 fields, 245 bytes). --full-form sends every named con
    the CPUs to be idle, measures the CPU time other processes use during the trial (from
    /proc), and discards a trial in which they used more than --max-others of the machine,
    trying again (up to 3x --trials attempts).
-2. In process (pinned to core 0 too): medians of one full ASGI request (fragment and trivial,
-   no server, no sockets), of parse_resident_form and of budget_sim.web.pages.simulator_page
-   called with the parsed form; the stages inside real requests (the app's own functions,
-   wrapped with timers); then a cProfile of fragment requests: own time by library, the
+2. In process (pinned to core 0 too), after --warmup-requests fragment and trivial requests:
+   medians of one full ASGI request (fragment and trivial, no server, no sockets), of
+   parse_resident_form and of budget_sim.web.pages.simulator_page called with the parsed form;
+   the stages inside real requests (the app's own functions, wrapped with timers); then a
+   cProfile of fragment requests: own time by library, the
    project's functions by cumulative time, the top own times.
 
     apt-get install -y wrk
@@ -481,6 +482,9 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
         def fragment_request() -> None:
             client.request("POST", PATH, headers, form.body)
 
+        for _ in range(args.warmup_requests):  # steady state, as the HTTP trials' warm-up
+            fragment_request()
+            client.request("GET", TRIVIAL)
         timings = {
             "full fragment request, in-process ASGI (POST, HX-Request)": _median_ms(
                 fragment_request, n
@@ -650,6 +654,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=3, help="alternating trials per route")
     parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
     parser.add_argument("--repeat", type=int, default=300, help="in-process calls per median")
+    parser.add_argument(
+        "--warmup-requests",
+        type=int,
+        default=300,
+        help="in-process fragment and trivial requests before anything is timed",
+    )
     parser.add_argument("--profile-requests", type=int, default=200)
     parser.add_argument(
         "--quiet-wait",
