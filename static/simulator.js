@@ -117,6 +117,9 @@
     var changed = detail.triggeringEvent && detail.triggeringEvent.target;
     if (changed && /^[sn]-/.test(changed.id || "")) detail.headers["X-Budget-Line"] = changed.id.slice(2);
     if (resetAll) detail.headers["X-Budget-Line"] = "*";
+    // The chart's table, if the resident opened it, stays open when the chart is redrawn.
+    var table = document.querySelector("#money-chart .chart-data");
+    if (table && table.open) detail.headers["X-Chart-Table"] = "open";
     document.querySelectorAll("#simulator input.amount[data-city]").forEach(function (input) {
       if (input.value === input.getAttribute("data-city") && input.getAttribute("aria-invalid") !== "true") {
         detail.formData.delete(input.name);

@@ -34,7 +34,7 @@ from budget_sim.storage.quotas import QuotaExceeded
 from budget_sim.web import draft_limits, funnel, i18n, registry
 from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
 from budget_sim.web.display import Display, read_display
-from budget_sim.web.htmx import wants_fragment
+from budget_sim.web.htmx import chart_table_open, wants_fragment
 from budget_sim.web.pages import SimulatorPage, simulator_page
 from budget_sim.web.security import content_security_policy, same_origin
 from budget_sim.web.staff_auth import client_address
@@ -199,7 +199,12 @@ async def recalculate(request: Request) -> Response:
         response = request.state.templates.TemplateResponse(
             request,
             "resident/simulator.html",
-            {"page": page, "display": display, "fragment": True},
+            {
+                "page": page,
+                "display": display,
+                "fragment": True,
+                "chart_table_open": chart_table_open(request),
+            },
             block_name="summary",
             status_code=status,
             headers=_resident_headers(budget),

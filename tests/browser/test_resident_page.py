@@ -123,6 +123,24 @@ def test_sliders_and_fields_speak_money_and_arrow_keys_step(browser: Browser, se
         watched.assert_clean()
 
 
+def test_the_chart_table_stays_open_and_current_while_lines_move(browser: Browser, server) -> None:
+    line, _ = round_line(BUDGET)
+    with watching(browser, viewport=DESKTOP) as watched:
+        page = watched.page
+        page.goto(f"{server.url}/b/{SLUG}")
+        table = page.locator("#money-chart details.chart-data")
+        table.locator("summary").click()
+        expect(table).to_have_attribute("open", "")
+        open_department(page, line["id"])
+        page.locator(f"#s-{line['id']}").focus()
+        page.keyboard.press("ArrowRight")
+        change = f"+${grouped(line['step'])}"
+        expect(page.locator("#money-chart")).to_contain_text(change)  # redrawn
+        expect(table).to_have_attribute("open", "")  # and still open
+        expect(table.locator("tbody")).to_contain_text(change)
+        watched.assert_clean()
+
+
 def test_a_failed_recalculation_says_so_and_retries(browser: Browser, server) -> None:
     line, _ = round_line(BUDGET)
     with watching(browser, viewport=DESKTOP) as watched:

@@ -115,7 +115,13 @@ def test_where_the_money_goes_is_a_named_picture_with_a_table(client, budget):
     # the fragment redraws it
     line, chosen = round_line(budget)
     form = {"ballot": ballot_of(page), f"line.{line['id']}": f"{chosen // 100}"}
-    assert 'id="money-chart" hx-swap-oob="true"' in fragment(client, form, line["id"])
+    redrawn = fragment(client, form, line["id"])
+    assert 'id="money-chart" hx-swap-oob="true"' in redrawn
+    assert '<details class="chart-data">' in redrawn  # closed, as the resident left it
+    headers = {"HX-Request": "true", "X-Budget-Line": line["id"], "X-Chart-Table": "open"}
+    kept = html.unescape(client.post(f"/b/{SLUG}", data=form, headers=headers).text)
+    assert '<details class="chart-data" open>' in kept  # opened: redrawn still open
+    assert f'<th scope="row">{largest[0]}</th>' in kept
 
 
 def test_skip_link_sliders_and_departments_for_assistive_technology(client, budget):
