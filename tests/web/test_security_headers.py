@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import SLUG
+from budget_sim.web.compression import FRAGMENT_MINIMUM_BYTES
+from tests.web.conftest import SLUG, ballot_of
 
 PATHS = ["/", f"/b/{SLUG}", "/b/nowhere", f"/b/{SLUG}/r/missing", "/static/app.css", "/static/nope"]
 
@@ -50,3 +51,25 @@ def test_public_pages_are_compressed_and_staff_pages_are_not(client):
     assert script.headers["content-encoding"] == "gzip"
     staff = client.get("/staff/login", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in staff.headers  # BREACH: secrets beside reflected text
+
+
+def test_a_small_fragment_goes_uncompressed_and_a_large_one_compressed(client):
+    """A slider's fragment fits TCP's first window as it is: gzip would only cost CPU. A plan
+    that changed many lines refreshes each of their rows: that one is large, and compressed."""
+    ballot = ballot_of(client.get(f"/b/{SLUG}").text)
+    headers = {"Accept-Encoding": "gzip", "HX-Request": "true"}
+    movable = [
+        line
+        for line in client.app_state["budgets"][SLUG].line_rules
+        if not line.locked and line.step and line.amount + line.step <= line.max
+    ]
+    one = {f"line.{movable[0].id}": str((movable[0].amount + movable[0].step) / 100)}
+    small = client.post(f"/b/{SLUG}", data={"ballot": ballot, **one}, headers=headers)
+    assert small.status_code == 200 and "<html" not in small.text
+    assert "content-encoding" not in small.headers
+    assert int(small.headers["content-length"]) < FRAGMENT_MINIMUM_BYTES
+    many = {f"line.{line.id}": str((line.amount + line.step) / 100) for line in movable}
+    large = client.post(f"/b/{SLUG}", data={"ballot": ballot, **many}, headers=headers)
+    assert large.status_code == 200 and "<html" not in large.text
+    assert large.headers["content-encoding"] == "gzip"
+    assert len(large.content) > FRAGMENT_MINIMUM_BYTES  # httpx decompressed it
