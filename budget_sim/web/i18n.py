@@ -163,9 +163,9 @@ class _Style:
 
     decimal: str  # "." or ","
     group: str  # "," or "." or a narrow no-break space
-    percent_before: str  # text around a percent figure: "", "%" / "%", " %" ...
+    percent_before: str  # around a percent figure: "" and "%" (en), "" and " %" (es), "%" and ""
     percent_after: str
-    money_before: str  # text around a grouped whole amount: "$", "" / "", " US$" ...
+    money_before: str  # around a grouped whole amount: "$" and "" (en_US), "" and " US$" (es_ES)
     money_after: str
     symbol: str  # "$", "US$", "€"
 
