@@ -231,6 +231,7 @@ def test_a_run_of_recalculations_is_stored_as_one_event_the_funnel_reads_the_sam
     every event, for random sequences of several ballots interleaved."""
     import asyncio
     import random
+    from concurrent.futures import ThreadPoolExecutor
 
     from budget_sim.insights.funnel import per_ballot
     from budget_sim.storage.funnel import FunnelWriter, load_events
@@ -261,7 +262,8 @@ def test_a_run_of_recalculations_is_stored_as_one_event_the_funnel_reads_the_sam
         await writer.flush()
         return writer.written
 
-    written = asyncio.run(store())
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own: Playwright may run one here
+        written = thread.submit(asyncio.run, store()).result()
     with database.reading() as session:
         stored = load_events(session, SLUG)
     database.dispose()
