@@ -19,10 +19,11 @@ blank comments (Oakland: 5 fields, 245 bytes). --full-form sends every named con
    /proc), and discards a trial in which they used more than --max-others of the machine,
    trying again (up to 3x --trials attempts).
 2. In process (pinned to core 0 too): medians of one full ASGI request (fragment and trivial,
-   no server, no sockets), of parse_resident_form and of budget_sim.web.pages.simulator_page
-   called with the parsed form; the stages inside real requests (the app's own functions,
-   wrapped with timers); then a cProfile of fragment requests: own time by library, the
-   project's functions by cumulative time, the top own times.
+   no server, no sockets), of parse_resident_form and of
+   budget_sim.web.resident.pages.simulator_page called with the parsed form; the stages inside
+   real requests (the app's own functions, wrapped with timers); then a cProfile of fragment
+   requests: own time by library, the project's functions by cumulative time, the top own
+   times.
 
     apt-get install -y wrk
     .venv/bin/python benchmarks/recalc.py [--duration 10] [--trials 3] [--connections 32]
@@ -451,8 +452,8 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
     import polars as pl
 
     from budget_sim.forms import parse_resident_form
-    from budget_sim.web import resident
-    from budget_sim.web.pages import simulator_page
+    from budget_sim.web.resident import simulator as resident
+    from budget_sim.web.resident.pages import simulator_page
 
     busy = wait_until_quiet(max_wait=args.quiet_wait)
     app = bench_app.create_app()

@@ -24,7 +24,7 @@ from budget_sim.insights.headline import (
 from budget_sim.model import Budget
 from budget_sim.storage import headlines as headlines_db
 from budget_sim.storage import staff as staff_db
-from budget_sim.web.staff_auth import SignedIn, client_address, now, staff_view
+from budget_sim.web.staff.auth import SignedIn, client_address, now, staff_view
 
 # What the templates need to name and explain every method.
 METHOD_TEXTS = {"methods": METHODS, "method_labels": LABELS, "method_explanations": EXPLANATIONS}

@@ -46,7 +46,7 @@ register_url_convertor("with_control", WithControl())
 
 async def no_such_address(request: Request) -> Response:
     if request.url.path.startswith("/api/"):
-        from budget_sim.web.api import error_response  # the API's own JSON errors
+        from budget_sim.web.api.routes import error_response  # the API's own JSON errors
 
         return error_response(404, "not_found", "There is nothing at this address.")
     raise HTTPException(404, "There is nothing at this address.")

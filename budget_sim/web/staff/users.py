@@ -16,7 +16,7 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import staff as staff_db
 from budget_sim.web.paths import ROW
-from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.staff.auth import SignedIn, client_address, now, render, staff_view
 from budget_sim.web.urls import absolute, path_for
 
 ALL = staff_db.ALL_BUDGETS

@@ -29,14 +29,14 @@ from budget_sim.storage import submissions as submissions_db
 from budget_sim.storage.exports import removed_lines
 from budget_sim.web import i18n
 from budget_sim.web.dashboard_charts import headline_chart_job
-from budget_sim.web.export_auth import Downloader, TokenHolder, export_view
 from budget_sim.web.headline_view import (
     METHOD_TEXTS,
     headline_context,
     headline_notice,
     start_intervals,
 )
-from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.staff.auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.staff.export_auth import Downloader, TokenHolder, export_view
 from budget_sim.web.urls import link_for
 
 

@@ -31,13 +31,14 @@ from budget_sim.storage import (
 )
 from budget_sim.storage import results as results_db
 from budget_sim.storage.quotas import QuotaExceeded
-from budget_sim.web import draft_limits, funnel, i18n, registry
-from budget_sim.web.ballots import ExpiredBallot, ForgedBallot
+from budget_sim.web import i18n, registry
 from budget_sim.web.display import Display, read_display
 from budget_sim.web.htmx import wants_fragment
-from budget_sim.web.pages import SimulatorPage, simulator_page
+from budget_sim.web.resident import draft_limits, funnel
+from budget_sim.web.resident.ballots import ExpiredBallot, ForgedBallot
+from budget_sim.web.resident.pages import SimulatorPage, simulator_page
 from budget_sim.web.security import content_security_policy, same_origin
-from budget_sim.web.staff_auth import client_address
+from budget_sim.web.staff.auth import client_address
 from budget_sim.web.urls import absolute, link_for, path_for
 from budget_sim.web.windows import now, resident_notice
 

@@ -33,7 +33,7 @@ from budget_sim.storage import Database
 from budget_sim.storage import sign_ins as sign_ins_db
 from budget_sim.storage import staff as staff_db
 from budget_sim.web.security import same_origin
-from budget_sim.web.staff_auth import (
+from budget_sim.web.staff.auth import (
     client_address,
     has_control,
     now,

@@ -15,11 +15,10 @@ from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
-from budget_sim.web import sign_in
 from budget_sim.web.paths import ROW
 from budget_sim.web.security import same_origin
-from budget_sim.web.sign_in import EMAIL_MAX, hashing
-from budget_sim.web.staff_auth import (
+from budget_sim.web.staff import sign_in
+from budget_sim.web.staff.auth import (
     SignedIn,
     clear_session_cookie,
     client_address,
@@ -27,7 +26,8 @@ from budget_sim.web.staff_auth import (
     render,
     staff_view,
 )
-from budget_sim.web.staff_users import access_problems, users_context
+from budget_sim.web.staff.sign_in import EMAIL_MAX, hashing
+from budget_sim.web.staff.users import access_problems, users_context
 from budget_sim.web.urls import absolute, path_for
 
 

@@ -38,7 +38,7 @@ from budget_sim.storage import tokens as tokens_db
 from budget_sim.storage.exports import removed_lines
 from budget_sim.web.bearer import BadToken, token_owner
 from budget_sim.web.paths import ROW
-from budget_sim.web.staff_auth import (
+from budget_sim.web.staff.auth import (
     NO_STORE,
     SignedIn,
     client_address,
@@ -48,7 +48,7 @@ from budget_sim.web.staff_auth import (
     same_origin,
     staff_view,
 )
-from budget_sim.web.staff_insights import export_frame, filter_problem, load_report, load_table
+from budget_sim.web.staff.insights import export_frame, filter_problem, load_report, load_table
 from budget_sim.web.windows import staff_window
 
 logger = logging.getLogger("budget_sim")
