@@ -452,7 +452,7 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
     import polars as pl
 
     from budget_sim.forms import parse_resident_form
-    from budget_sim.web.resident import simulator as resident
+    from budget_sim.web.resident import budget_page, simulator
     from budget_sim.web.resident.pages import simulator_page
 
     busy = wait_until_quiet(max_wait=args.quiet_wait)
@@ -499,9 +499,9 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
         page = simulator_page(budget, parsed.ballot, parsed)
 
         stages = StageTimer()
-        stages.wrap(resident, "_read_form", "_read_form: request.form() + parse_resident_form")
-        stages.wrap(resident, "parse_resident_form", "  of which parse_resident_form")
-        stages.wrap(resident, "simulator_page", "simulator_page")
+        stages.wrap(simulator, "read_form", "read_form: request.form() + parse_resident_form")
+        stages.wrap(budget_page, "parse_resident_form", "  of which parse_resident_form")
+        stages.wrap(simulator, "simulator_page", "simulator_page")
         stages.wrap(client.state["templates"], "TemplateResponse", "TemplateResponse (render)")
         try:
             totals = []
