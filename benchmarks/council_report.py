@@ -29,7 +29,8 @@ from starlette.testclient import TestClient
 
 from budget_sim import pdf
 from budget_sim.settings import Settings
-from budget_sim.web import council_report, create_app, insight_cache
+from budget_sim.web import create_app, insight_cache
+from budget_sim.web.staff import council_report
 from tests.conftest import TEST_HOSTS
 from tests.web.conftest import https
 from tests.web.test_staff import make_staff, sign_in

@@ -2,7 +2,7 @@
 
 In one process (no server, no sockets: the ASGI app called directly after its lifespan started,
 as benchmarks/recalc.py does), alternating blocks with the funnel's recording on and off (off:
-`budget_sim.web.funnel.record` replaced by a function that does nothing), medians of:
+`budget_sim.web.resident.funnel.record` replaced by a function that does nothing), medians of:
 
 1. `funnel.record(...)` alone: what a request pays (reading the ballot's nonce, its HMAC, the
    event queued);
@@ -57,7 +57,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     from budget_sim.storage.funnel import Event
-    from budget_sim.web import create_app, funnel
+    from budget_sim.web import create_app
+    from budget_sim.web.resident import funnel
 
     real_record = funnel.record
 

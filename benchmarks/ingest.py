@@ -153,7 +153,7 @@ class Load:
 
 def prepare(port: int, fields: list[tuple[str, str]], count: int) -> list[bytes]:
     """`count` complete HTTP requests, each with a fresh ballot."""
-    from budget_sim.web.ballots import BallotSigner
+    from budget_sim.web.resident.ballots import BallotSigner
 
     signer = BallotSigner(SECRET, 24 * 3600)
     marker = "BALLOT-PLACEHOLDER"

@@ -120,7 +120,7 @@ class Loop:
 
 
 def submitter(fields: list[tuple[str, str]]) -> Request:
-    from budget_sim.web.ballots import BallotSigner
+    from budget_sim.web.resident.ballots import BallotSigner
 
     signer = BallotSigner(SECRET, 24 * 3600)
 

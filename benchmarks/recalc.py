@@ -20,10 +20,10 @@ blank comments (Oakland: 5 fields, 245 bytes). --full-form sends every named con
    trying again (up to 3x --trials attempts).
 2. In process (pinned to core 0 too), after --warmup-requests fragment and trivial requests:
    medians of one full ASGI request (fragment and trivial, no server, no sockets), of
-   parse_resident_form and of budget_sim.web.pages.simulator_page called with the parsed form;
-   the stages inside real requests (the app's own functions, wrapped with timers); then a
-   cProfile of fragment requests: own time by library, the
-   project's functions by cumulative time, the top own times.
+   parse_resident_form and of budget_sim.web.resident.pages.simulator_page called with the
+   parsed form; the stages inside real requests (the app's own functions, wrapped with
+   timers); then a cProfile of fragment requests: own time by library, the project's functions
+   by cumulative time, the top own times.
 
     apt-get install -y wrk
     .venv/bin/python benchmarks/recalc.py [--duration 10] [--trials 3] [--connections 32]
@@ -452,8 +452,8 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
     import polars as pl
 
     from budget_sim.forms import parse_resident_form
-    from budget_sim.web import resident
-    from budget_sim.web.pages import simulator_page
+    from budget_sim.web.resident import budget_page, simulator
+    from budget_sim.web.resident.pages import simulator_page
 
     busy = wait_until_quiet(max_wait=args.quiet_wait)
     app = bench_app.create_app()
@@ -502,9 +502,9 @@ def in_process(args: argparse.Namespace, env: dict[str, str]) -> None:
         page = simulator_page(budget, parsed.ballot, parsed)
 
         stages = StageTimer()
-        stages.wrap(resident, "_read_form", "_read_form: request.form() + parse_resident_form")
-        stages.wrap(resident, "parse_resident_form", "  of which parse_resident_form")
-        stages.wrap(resident, "simulator_page", "simulator_page")
+        stages.wrap(simulator, "read_form", "read_form: request.form() + parse_resident_form")
+        stages.wrap(budget_page, "parse_resident_form", "  of which parse_resident_form")
+        stages.wrap(simulator, "simulator_page", "simulator_page")
         stages.wrap(client.state["templates"], "TemplateResponse", "TemplateResponse (render)")
         try:
             totals = []

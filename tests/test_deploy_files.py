@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from budget_sim.settings import Settings
-from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
+from budget_sim.web.staff.budget_upload import UPLOAD_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 

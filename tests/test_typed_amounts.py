@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from budget_sim.money import parse_typed_amount
-from budget_sim.web.messages import AMOUNT_MESSAGES
+from budget_sim.web.resident.messages import AMOUNT_MESSAGES
 
 MILLIONS_17 = 17_000_000_00
 

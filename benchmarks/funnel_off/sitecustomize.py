@@ -4,11 +4,11 @@ without the funnel on the same code (BENCHMARKS.md, "Participation funnel")."""
 
 from __future__ import annotations
 
-import budget_sim.web.funnel
+import budget_sim.web.resident.funnel
 
 
 def _nothing(*_args: object, **_kwargs: object) -> None:
     return None
 
 
-budget_sim.web.funnel.record = _nothing  # type: ignore[assignment]
+budget_sim.web.resident.funnel.record = _nothing  # type: ignore[assignment]

@@ -36,7 +36,7 @@ def export(ctx: click.Context, slug: str, fmt: str, output: Path, include_synthe
     from budget_sim import exports
     from budget_sim.storage import Database
     from budget_sim.storage.exports import submissions_table
-    from budget_sim.web.staff_insights import submissions_export
+    from budget_sim.web.export_columns import submissions_export
 
     budget = budget_for(ctx, slug)
     if not output.parent.is_dir():
@@ -78,7 +78,7 @@ def create_token(ctx: click.Context, email: str, name: str, days: str) -> None:
     from budget_sim.storage import Database
     from budget_sim.storage import staff as staff_db
     from budget_sim.storage import tokens as tokens_db
-    from budget_sim.web.api import (
+    from budget_sim.web.staff.tokens import (
         TOKEN_LIFETIMES,
         TOKEN_NAME_MAX,
         TOKEN_PREFIX,

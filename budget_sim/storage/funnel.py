@@ -43,7 +43,7 @@ SCHEMA = {
 @dataclass(frozen=True)
 class Event:
     budget_slug: str
-    ballot: str  # an HMAC of the ballot's nonce (web/funnel.py), never the nonce itself
+    ballot: str  # an HMAC of the ballot's nonce (web/resident/funnel.py), never the nonce itself
     kind: str
     at: datetime
     within: bool = False

@@ -1,4 +1,6 @@
-"""The web layer: app factory, routes, views. Nothing imports it but the command line."""
+"""The web layer: the app factory (app.py) and what every audience shares at this level, then a
+package per audience: resident/ (the simulator and what residents see), staff/ (the staff
+workspace) and api/ (the JSON API). Nothing imports it but the command line."""
 
 from __future__ import annotations
 

@@ -21,30 +21,31 @@ from budget_sim.settings import Settings, get_settings
 from budget_sim.storage import Database, SubmissionWriter
 from budget_sim.storage.exports import SubmissionTables
 from budget_sim.storage.funnel import FunnelWriter
-from budget_sim.web import (
-    api,
-    council_report,
-    headline_view,
-    health,
-    paths,
-    privacy,
-    public_results,
-    resident,
-    staff,
-    staff_budgets,
-    staff_funnel,
-    staff_insights,
-    staff_users,
-)
-from budget_sim.web.ballots import BallotSigner
-from budget_sim.web.budget_upload import UPLOAD_MAX_BYTES
+from budget_sim.web import health, paths
+from budget_sim.web.api import routes as api
 from budget_sim.web.compression import PublicGZipMiddleware
 from budget_sim.web.errors import exception_handlers
 from budget_sim.web.insight_cache import InsightCache
 from budget_sim.web.limits import BodyLimitMiddleware
 from budget_sim.web.registry import FreshBudgetsMiddleware, Registry
+from budget_sim.web.resident import drafts, privacy, public_results, receipts, simulator
+from budget_sim.web.resident.ballots import BallotSigner
 from budget_sim.web.security import SecurityHeadersMiddleware
 from budget_sim.web.signing import signing_key
+from budget_sim.web.staff import budgets as staff_budgets
+from budget_sim.web.staff import (
+    council_report,
+    headline_choice,
+    home,
+    insight_exports,
+    insights,
+    invitations,
+    participation,
+    sign_in,
+    tokens,
+    users,
+)
+from budget_sim.web.staff.budget_upload import UPLOAD_MAX_BYTES
 from budget_sim.web.templating import make_templates
 from budget_sim.web.urls import BasePathMiddleware, base_path
 
@@ -123,17 +124,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         *paths.routes,  # first: an address with a control character is a 404 before any view
         *health.routes,
-        *resident.routes,
+        # residents (web/resident/)
+        *simulator.routes,
+        *receipts.routes,
+        *drafts.routes,
         *public_results.routes,
-        *staff.routes,
-        *staff_users.routes,
+        # staff (web/staff/)
+        *sign_in.routes,
+        *home.routes,
+        *users.routes,
+        *invitations.routes,
         *staff_budgets.routes,
-        *staff_insights.routes,
+        *insights.routes,
+        *insight_exports.routes,
         *council_report.routes,
-        *headline_view.routes,
-        *staff_funnel.routes,
-        *privacy.routes,
+        *headline_choice.routes,
+        *participation.routes,
+        *privacy.routes,  # residents'
+        # the JSON API (web/api/), then the staff page that makes its tokens
         *api.routes,
+        *tokens.routes,
         Mount("/static", StaticFiles(directory=resources.static()), name="static"),
     ]
     return BudgetSimApp(

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from budget_sim import accounts
 from budget_sim.storage import staff as staff_db
 from budget_sim.storage import tokens as tokens_db
-from budget_sim.web.staff_auth import now
+from budget_sim.web.sessions import now
 
 
 class BadToken(Exception):

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from budget_sim.web.json_api import error_response
+
 CONTROL = r"\x00-\x1f\x7f-\x9f"  # Unicode's control characters (category Cc)
 
 
@@ -45,9 +47,7 @@ register_url_convertor("with_control", WithControl())
 
 
 async def no_such_address(request: Request) -> Response:
-    if request.url.path.startswith("/api/"):
-        from budget_sim.web.api import error_response  # the API's own JSON errors
-
+    if request.url.path.startswith("/api/"):  # the API's own JSON errors
         return error_response(404, "not_found", "There is nothing at this address.")
     raise HTTPException(404, "There is nothing at this address.")
 

@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 from budget_sim.settings import Settings
 from budget_sim.storage import Database
 from budget_sim.storage.tables import Draft, WriteQuota
-from budget_sim.web import create_app, draft_limits
+from budget_sim.web import create_app
+from budget_sim.web.resident import draft_limits
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of
 from tests.web.test_staff import sql
 

@@ -155,7 +155,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def test_a_second_xlsx_export_meanwhile_is_asked_to_try_again(staff_client, submitted):
-    from budget_sim.web.staff_insights import HEAVY_EXPORTS
+    from budget_sim.web.staff.insight_exports import HEAVY_EXPORTS
 
     assert HEAVY_EXPORTS.acquire(blocking=False)  # another export is being written
     try:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from budget_sim.storage import Database
 from budget_sim.storage.funnel import Event, save_events
 from budget_sim.web import create_app
-from budget_sim.web.staff_funnel import funnel_figures
+from budget_sim.web.staff.participation import funnel_figures
 from tests.web.conftest import SLUG, adjustable_expense, ballot_of, units
 
 ADDRESS = "203.0.113.77"  # the residents' network address: must appear in no table

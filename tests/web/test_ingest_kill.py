@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from budget_sim.web.ballots import BallotSigner
+from budget_sim.web.resident.ballots import BallotSigner
 
 SLUG = "cambridge-fy2026"
 SECRET = "test-secret-key-not-for-production"

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
-from budget_sim.web.public_results import SMALL_CELL, open_data
+from budget_sim.web.resident.public_results import SMALL_CELL, open_data
 from tests.web.conftest import SLUG
 from tests.web.test_insight_exports import FORMULA, expected, seed
 from tests.web.test_staff import csrf_of, make_staff, sign_in, sql

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from budget_sim import accounts
 from budget_sim.storage import Database
 from budget_sim.storage import sign_ins as sign_ins_db
-from budget_sim.web import sign_in as sign_in_module
+from budget_sim.web.staff import sign_in as sign_in_module
 from tests.web.conftest import SLUG, ballot_of
 from tests.web.test_staff import make_staff, sign_in, sql
 

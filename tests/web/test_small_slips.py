@@ -18,8 +18,8 @@ from budget_sim.insights.headline import HeadlineFigures
 from budget_sim.money import format_money, largest_remainder
 from budget_sim.storage import Database, NewSubmission, save_many
 from budget_sim.web import create_app
-from budget_sim.web.public_results import _headline
-from budget_sim.web.staff_insights import export_frame
+from budget_sim.web.export_columns import export_frame
+from budget_sim.web.resident.public_results import _headline
 from tests.web.conftest import SLUG
 from tests.web.test_insights_page import resident_submits
 from tests.web.test_staff import make_staff, sign_in

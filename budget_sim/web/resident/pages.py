@@ -18,7 +18,7 @@ from budget_sim.model import (
 )
 from budget_sim.web.display import Display
 from budget_sim.web.i18n import formatter, gettext
-from budget_sim.web.messages import balance_text, form_error_text, violation_text
+from budget_sim.web.resident.messages import balance_text, form_error_text, violation_text
 
 CHART_ROWS = 6  # departments drawn one by one; the others share one row
 

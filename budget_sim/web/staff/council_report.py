@@ -25,8 +25,10 @@ from budget_sim.insights.headline import EXPLANATIONS, LABELS, HeadlineFigures, 
 from budget_sim.model import Budget
 from budget_sim.web import i18n
 from budget_sim.web.headline_view import chosen_headline
-from budget_sim.web.staff_auth import SignedIn, render, staff_view
-from budget_sim.web.staff_insights import audit, load_report, read_filters, visible_budget
+from budget_sim.web.insight_tables import load_report
+from budget_sim.web.sessions import SignedIn
+from budget_sim.web.staff.auth import render, staff_view
+from budget_sim.web.staff.budget_access import audit, read_filters, visible_budget
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 PAIRS_SHOWN = 3  # trade-off pairs shown per direction

@@ -1,12 +1,11 @@
-"""Staff sign-in state: a server-side session behind a `__Host-` cookie, CSRF tokens, and the
-guard every staff view goes through. Staff pages are never cached and never framed."""
+"""The guard every staff view goes through (signed-in staff only, by the session of
+web/sessions.py; the CSRF token and the origin checked on every POST) and the renderer of staff
+pages. Staff pages are never cached and never framed."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import wraps
 from urllib.parse import quote
 
@@ -15,19 +14,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from budget_sim.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, token_digest
-from budget_sim.storage import staff as accounts_db
-from budget_sim.storage.staff import OpenSession
-from budget_sim.web.security import same_origin  # also imported from here by the API
-
-COOKIE = "__Host-budget-sim-staff"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+from budget_sim.web.security import same_origin
+from budget_sim.web.sessions import NO_STORE, SignedIn, clear_session_cookie, load_session
 
 View = Callable[[Request], Awaitable[Response]]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def render(
@@ -42,59 +32,6 @@ def render(
         headers=NO_STORE,
         **({"block_name": block} if block else {}),
     )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    session: OpenSession
-
-    @property
-    def user(self) -> accounts_db.Staff:
-        return self.session.user
-
-    @property
-    def csrf(self) -> str:
-        return self.session.csrf_token
-
-
-def load_session(request: Request) -> SignedIn | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    moment = now()
-    with request.state.database.writing() as session:
-        found = accounts_db.find_session(session, token_digest(token))
-        if found is None:
-            return None
-        expired = (
-            moment - found.last_seen_at > IDLE_TIMEOUT
-            or moment - found.created_at > ABSOLUTE_TIMEOUT
-        )
-        if expired:
-            accounts_db.end_session(session, found.id, moment)
-            return None
-        accounts_db.touch_session(session, found.id, moment)
-    return SignedIn(found)
-
-
-def set_session_cookie(response: Response, token: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
-
-
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
 
 
 async def check_csrf(

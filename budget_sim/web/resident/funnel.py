@@ -1,9 +1,9 @@
 """Recording the participation funnel from the resident pages, without cookies or addresses.
 
-A visit is known by its ballot token (web/ballots.py), which the resident's form carries; an
-event is keyed by an HMAC-SHA256 of the ballot's nonce with the site's signing key, so the
-events cannot be joined to a stored submission (whose row keeps the nonce) by anyone without
-that key. An event holds the budget, the step, the time, whether the plan kept the rules,
+A visit is known by its ballot token (web/resident/ballots.py), which the resident's form
+carries; an event is keyed by an HMAC-SHA256 of the ballot's nonce with the site's signing key,
+so the events cannot be joined to a stored submission (whose row keeps the nonce) by anyone
+without that key. An event holds the budget, the step, the time, whether the plan kept the rules,
 the line just changed and the answers to the budget's questions: never an address, a cookie,
 an amount or a comment. Recording only queues the event (storage/funnel.py FunnelWriter)."""
 
@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from budget_sim.model import Budget, compile_budget
 from budget_sim.storage.funnel import Event
-from budget_sim.web.ballots import BallotSigner, ExpiredBallot, ForgedBallot
+from budget_sim.web.resident.ballots import BallotSigner, ExpiredBallot, ForgedBallot
 
 MAX_TOKEN = 256  # ours are about 110 characters
 LINE_HEADER = "X-Budget-Line"  # set by static/simulator.js: the line whose input changed

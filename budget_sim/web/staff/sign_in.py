@@ -32,15 +32,10 @@ from budget_sim import accounts
 from budget_sim.storage import Database
 from budget_sim.storage import sign_ins as sign_ins_db
 from budget_sim.storage import staff as staff_db
+from budget_sim.web.clients import client_address
 from budget_sim.web.security import same_origin
-from budget_sim.web.staff_auth import (
-    client_address,
-    has_control,
-    now,
-    printable,
-    render,
-    set_session_cookie,
-)
+from budget_sim.web.sessions import now, set_session_cookie
+from budget_sim.web.staff.auth import has_control, printable, render
 from budget_sim.web.urls import absolute, path_for
 
 EMAIL_MAX = 254

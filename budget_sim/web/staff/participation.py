@@ -13,8 +13,9 @@ from budget_sim.model import Budget
 from budget_sim.storage import Database
 from budget_sim.storage.funnel import load_events
 from budget_sim.web import i18n
-from budget_sim.web.staff_auth import SignedIn, render, staff_view
-from budget_sim.web.staff_insights import visible_budget
+from budget_sim.web.sessions import SignedIn
+from budget_sim.web.staff.auth import render, staff_view
+from budget_sim.web.staff.budget_access import visible_budget
 
 
 def funnel_figures(database: Database, budget: Budget) -> Funnel:

@@ -26,9 +26,10 @@ from budget_sim.money import CENTS_PER_UNIT, largest_remainder
 from budget_sim.storage import results as results_db
 from budget_sim.web import i18n
 from budget_sim.web.display import Display, read_display
+from budget_sim.web.export_columns import in_units
 from budget_sim.web.headline_view import headline_context
+from budget_sim.web.insight_tables import load_report, load_table
 from budget_sim.web.security import content_security_policy
-from budget_sim.web.staff_insights import in_units, load_report, load_table
 from budget_sim.web.windows import now
 
 SMALL_CELL = 10  # an answer (or combination of answers) given by fewer residents is blanked

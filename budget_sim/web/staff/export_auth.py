@@ -14,7 +14,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from budget_sim.storage import staff as staff_db
 from budget_sim.web.bearer import BadToken, token_owner
-from budget_sim.web.staff_auth import NO_STORE, SignedIn, staff_view
+from budget_sim.web.sessions import NO_STORE, SignedIn
+from budget_sim.web.staff.auth import staff_view
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Managing staff accounts after they exist (admin): a new invitation when one expired, a
-one-time password reset link, and a colleague's role and budgets. Every change is audited."""
+"""Staff accounts (admin): the list, inviting a colleague, a new invitation when one expired, a
+one-time password reset link, a colleague's role and budgets, disabling an account. Every change
+is audited. The invited person sets a password on the page of invitations.py."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from starlette.routing import Route
 from budget_sim import accounts
 from budget_sim.errors import Conflict
 from budget_sim.storage import staff as staff_db
+from budget_sim.web.clients import client_address
 from budget_sim.web.paths import ROW
-from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.sessions import SignedIn, now
+from budget_sim.web.staff.auth import render, staff_view
+from budget_sim.web.staff.sign_in import EMAIL_MAX
 from budget_sim.web.urls import absolute, path_for
 
 ALL = staff_db.ALL_BUDGETS
@@ -49,6 +53,108 @@ def access_problems(
     if role == "admin" or ALL in chosen:  # an analyst gets only what is ticked
         return problems, None
     return problems, [slug for slug in chosen if slug != ALL]
+
+
+@staff_view(role="admin")
+async def users(request: Request, signed_in: SignedIn) -> Response:
+    context = await run_in_threadpool(users_context, request, signed_in)
+    return render(request, "users.html", context)
+
+
+@staff_view(role="admin")
+async def invite(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    raw = await request.form()
+    email = form.get("email", "").strip().lower()
+    name = form.get("name", "").strip()
+    role = form.get("role", "")
+    problems, budgets = access_problems(request, role, raw)
+    if accounts.email_problem(email) or len(email) > EMAIL_MAX:
+        problems["email"] = "Enter an email address such as name@city.gov."
+    if not name or len(name) > 200:
+        problems["name"] = "Enter the person's name (at most 200 characters)."
+    all_budgets, chosen = budgets is None, budgets or []
+    token = accounts.new_token()
+
+    def create() -> None:
+        moment = now()
+        with request.state.database.writing() as session:
+            staff_db.create_staff(
+                session,
+                email=email,
+                name=name,
+                role=role,
+                budgets=None if all_budgets else chosen,
+                password_hash=None,
+                now=moment,
+                invite_hash=accounts.token_digest(token),
+                invite_expires_at=moment + accounts.INVITE_LIFETIME,
+            )
+            staff_db.audit(
+                session,
+                "invited staff",
+                now=moment,
+                user_id=signed_in.user.id,
+                detail=json.dumps(
+                    {"email": email, "role": role, "budgets": "all" if all_budgets else chosen}
+                ),
+                address=client_address(request),
+            )
+
+    if not problems:
+        try:
+            await run_in_threadpool(create)
+        except Conflict:
+            problems["email"] = (
+                f"An account for {email} already exists. To invite them again, use “Send a "
+                "new invitation” in its row; to change what it may see, “Edit”."
+            )
+    context = await run_in_threadpool(users_context, request, signed_in)
+    if problems:
+        return render(request, "users.html", {**context, "problems": problems, "form": form}, 400)
+    link = absolute(request, path_for(request, "accept_invite", token=token))
+    return render(
+        request,
+        "users.html",
+        {
+            **context,
+            "invited": {
+                "email": email,
+                "role": role,
+                "budgets": None if all_budgets else chosen,
+                "link": link,
+                "days": accounts.INVITE_LIFETIME.days,
+            },
+        },
+    )
+
+
+@staff_view(role="admin")
+async def set_active(request: Request, signed_in: SignedIn, form: dict[str, str]) -> Response:
+    user_id = int(request.path_params["user_id"])
+    active = form.get("active") == "1"
+    if user_id == signed_in.user.id and not active:
+        raise HTTPException(400, "You cannot disable your own account; ask another admin.")
+
+    def change() -> bool:
+        moment = now()
+        with request.state.database.writing() as session:
+            target = staff_db.staff_by_id(session, user_id)
+            if target is None:
+                return False
+            revoked = staff_db.set_active(session, user_id, active, moment)
+            staff_db.audit(
+                session,
+                "enabled staff" if active else "disabled staff",
+                now=moment,
+                user_id=signed_in.user.id,
+                detail=target.email + (f" ({revoked} API tokens revoked)" if revoked else ""),
+                address=client_address(request),
+            )
+        return True
+
+    if not await run_in_threadpool(change):
+        raise HTTPException(404, "There is no such staff account.")
+    return RedirectResponse("/staff/users", status_code=303)
 
 
 def _target(request: Request) -> int:
@@ -181,6 +287,14 @@ def _shown(budgets: tuple[str, ...] | list[str] | None) -> str | list[str]:
 
 
 routes = [
+    Route("/staff/users", users, name="staff_users", methods=["GET"]),
+    Route("/staff/users/invite", invite, name="staff_invite", methods=["POST"]),
+    Route(
+        f"/staff/users/{{user_id:{ROW}}}/active",
+        set_active,
+        name="staff_set_active",
+        methods=["POST"],
+    ),
     Route(f"/staff/users/{{user_id:{ROW}}}", edit_page, name="staff_user", methods=["GET"]),
     Route(f"/staff/users/{{user_id:{ROW}}}", edit, name="staff_user_edit", methods=["POST"]),
     Route(

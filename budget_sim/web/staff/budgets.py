@@ -22,10 +22,13 @@ from budget_sim.storage import count_submissions
 from budget_sim.storage import packages as packages_db
 from budget_sim.storage import results as results_db
 from budget_sim.storage import staff as staff_db
-from budget_sim.web import budget_mapping, budget_upload, registry
-from budget_sim.web.budget_review import review
+from budget_sim.web import registry
+from budget_sim.web.clients import client_address
 from budget_sim.web.paths import ROW
-from budget_sim.web.staff_auth import SignedIn, client_address, now, render, staff_view
+from budget_sim.web.sessions import SignedIn, now
+from budget_sim.web.staff import budget_mapping, budget_upload
+from budget_sim.web.staff.auth import render, staff_view
+from budget_sim.web.staff.budget_review import review
 from budget_sim.web.urls import embed_snippet, path_for, site_root
 from budget_sim.web.windows import staff_window
 

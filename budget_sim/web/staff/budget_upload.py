@@ -16,7 +16,7 @@ from budget_sim.data.reachable import reach_problems
 from budget_sim.data.table import MAX_FILE_BYTES
 from budget_sim.errors import Problem
 from budget_sim.model import Budget
-from budget_sim.web import budget_mapping
+from budget_sim.web.staff import budget_mapping
 
 LINES_MAX_BYTES = MAX_FILE_BYTES  # 5 MB, as for a package on disk
 MANIFEST_MAX_BYTES = 256 * 1024
