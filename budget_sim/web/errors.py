@@ -7,7 +7,7 @@ import logging
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from budget_sim.forms import N_
@@ -131,4 +131,15 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return _page(request, 500, SERVER_ERROR)
 
 
-exception_handlers = {HTTPException: http_error, 500: server_error}
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The browser dropped the request before its body arrived (htmx cancels a recalculation
+    when a newer one starts): nobody is waiting for an answer, and nothing went wrong."""
+    logger.info("client left during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
+exception_handlers = {
+    HTTPException: http_error,
+    ClientDisconnect: client_gone,
+    500: server_error,
+}

@@ -132,3 +132,41 @@ def test_public_headline_programs_add_up_to_their_department():
     (department,) = _headline(SimpleNamespace(lines=LINES), figures)
     shown = [int(format_money(p.residents).lstrip("$")) for p in department.programs]
     assert sum(shown) == int(format_money(department.residents).lstrip("$")) == 100
+
+
+def test_a_recalculation_the_browser_cancelled_is_no_error(client, caplog):
+    """htmx cancels a recalculation when a newer one starts: the body never arrives. That is
+    answered quietly, not logged as a crash (nginx passes the cancellation on)."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/b/{SLUG}",
+        "raw_path": f"/b/{SLUG}".encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"200"),
+            (b"hx-request", b"true"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": dict(client.app_state),
+    }
+    with caplog.at_level("INFO", logger="budget_sim"):
+        client.portal.call(client.app, scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert any("client left" in r.getMessage() for r in caplog.records)
